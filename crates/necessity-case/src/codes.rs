@@ -15,11 +15,14 @@ pub struct ProcedureCode(String);
 impl ProcedureCode {
     /// Checks the shape of a code.
     pub fn new(code: &str) -> Result<Self, String> {
-        let b = code.as_bytes();
-        let well_formed = b.len() == 5
-            && (b.iter().all(u8::is_ascii_digit)
-                || (b[..4].iter().all(u8::is_ascii_digit) && b[4].is_ascii_uppercase())
-                || (b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit)));
+        let well_formed = match code.as_bytes() {
+            [a, b, c, d, e] => {
+                let four_digits = [a, b, c, d].iter().all(|x| x.is_ascii_digit());
+                (four_digits && (e.is_ascii_digit() || e.is_ascii_uppercase()))
+                    || (a.is_ascii_uppercase() && [b, c, d, e].iter().all(|x| x.is_ascii_digit()))
+            }
+            _ => false,
+        };
         if well_formed {
             Ok(Self(code.to_owned()))
         } else {
@@ -79,29 +82,30 @@ impl DiagnosisCode {
     /// Checks the shape of a code and puts it in dotted form.
     pub fn new(code: &str) -> Result<Self, String> {
         let compact: String = code.chars().filter(|c| *c != '.').collect();
-        let b = compact.as_bytes();
         let dot_ok = match code.find('.') {
             None => true,
             Some(i) => i == 3 && code.matches('.').count() == 1 && code.len() > 4,
         };
-        let well_formed = dot_ok
-            && (3..=7).contains(&b.len())
-            && b[0].is_ascii_uppercase()
-            && b[0] != b'U'
-            && b[1].is_ascii_digit()
-            && b[2..]
-                .iter()
-                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
+        let shape_ok = match compact.as_bytes() {
+            [letter, digit, rest @ ..] => {
+                (1..=5).contains(&rest.len())
+                    && letter.is_ascii_uppercase()
+                    && *letter != b'U'
+                    && digit.is_ascii_digit()
+                    && rest.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+            }
+            _ => false,
+        };
+        let well_formed = dot_ok && shape_ok;
         if !well_formed {
             return Err(format!(
                 "`{}` is not an ICD-10-CM code: expected a code such as `M54.16`",
                 code.chars().take(20).collect::<String>()
             ));
         }
-        let dotted = if compact.len() > 3 {
-            format!("{}.{}", &compact[..3], &compact[3..])
-        } else {
-            compact
+        let dotted = match (compact.get(..3), compact.get(3..)) {
+            (Some(head), Some(tail)) if !tail.is_empty() => format!("{head}.{tail}"),
+            _ => compact,
         };
         Ok(Self(dotted))
     }
@@ -157,15 +161,7 @@ mod tests {
         assert_eq!(DiagnosisCode::new("M5416").unwrap().as_str(), "M54.16");
         assert_eq!(DiagnosisCode::new("G89.11").unwrap().as_str(), "G89.11");
         assert_eq!(DiagnosisCode::new("M54").unwrap().as_str(), "M54");
-        for bad in [
-            "M5.416",
-            "54.16",
-            "M54.",
-            "m54.16",
-            "U07.1",
-            "M54.16.1",
-            "M54.12345",
-        ] {
+        for bad in ["M5.416", "54.16", "M54.", "m54.16", "U07.1", "M54.16.1", "M54.12345"] {
             assert!(DiagnosisCode::new(bad).is_err(), "{bad}");
         }
     }

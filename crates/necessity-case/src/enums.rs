@@ -21,6 +21,9 @@ macro_rules! vocabulary {
                 self.into()
             }
 
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = <Self as strum::VariantArray>::VARIANTS;
+
             /// Every value's name, in declaration order.
             pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
 
@@ -143,13 +146,9 @@ mod tests {
 
     #[test]
     fn names_are_snake_case_and_match_serde() {
-        assert_eq!(
-            ScreenableCondition::SpinalFractureWithin6Weeks.as_str(),
-            "spinal_fracture_within_6_weeks"
-        );
+        assert_eq!(ScreenableCondition::SpinalFractureWithin6Weeks.as_str(), "spinal_fracture_within_6_weeks");
         assert_eq!(FindingKind::ModicType1.as_str(), "modic_type_1");
-        let json =
-            serde_json::to_string(&ScreenableCondition::FacetArthrosisCorrelatedL3S1).unwrap();
+        let json = serde_json::to_string(&ScreenableCondition::FacetArthrosisCorrelatedL3S1).unwrap();
         assert_eq!(json, "\"facet_arthrosis_correlated_l3_s1\"");
         let json = serde_json::to_string(&FindingKind::ModicType1).unwrap();
         assert_eq!(json, "\"modic_type_1\"");

@@ -7,17 +7,7 @@ use crate::level::Level;
 use jiff::civil::Date;
 
 /// The unit of a number, so that a pack cannot compare a pain score with a percentage.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantNames,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString, strum::VariantNames)]
 #[strum(serialize_all = "snake_case")]
 pub enum Unit {
     Score,
@@ -37,6 +27,9 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// Every unit's name.
+    pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         self.into()
@@ -115,11 +108,14 @@ pub trait FactListItem: Sized {
 /// A field of a fact-bearing struct.
 pub trait FactField {
     const KIND: FieldKind;
+    /// Whether the field may be absent (every clinical fact may).
+    const OPTIONAL: bool;
     fn value(&self) -> FieldValue<'_>;
 }
 
 impl<T: FactScalar> FactField for Option<T> {
     const KIND: FieldKind = T::KIND;
+    const OPTIONAL: bool = true;
     fn value(&self) -> FieldValue<'_> {
         self.as_ref().map_or(FieldValue::Missing, FactScalar::value)
     }
@@ -127,6 +123,7 @@ impl<T: FactScalar> FactField for Option<T> {
 
 impl<T: FactListItem> FactField for Option<Vec<T>> {
     const KIND: FieldKind = T::LIST_KIND;
+    const OPTIONAL: bool = true;
     fn value(&self) -> FieldValue<'_> {
         self.as_deref().map_or(FieldValue::Missing, T::list_value)
     }
@@ -134,6 +131,7 @@ impl<T: FactListItem> FactField for Option<Vec<T>> {
 
 impl<T: FactScalar> FactField for T {
     const KIND: FieldKind = T::KIND;
+    const OPTIONAL: bool = false;
     fn value(&self) -> FieldValue<'_> {
         FactScalar::value(self)
     }
@@ -141,6 +139,7 @@ impl<T: FactScalar> FactField for T {
 
 impl<T: FactListItem> FactField for Vec<T> {
     const KIND: FieldKind = T::LIST_KIND;
+    const OPTIONAL: bool = false;
     fn value(&self) -> FieldValue<'_> {
         T::list_value(self)
     }
@@ -192,16 +191,15 @@ impl FactListItem for DiagnosisCode {
 pub struct FieldDef<S: 'static> {
     pub name: &'static str,
     pub kind: FieldKind,
+    /// Whether the field may be absent.
+    pub optional: bool,
     pub doc: &'static str,
     pub get: for<'a> fn(&'a S) -> FieldValue<'a>,
 }
 
 impl<S> std::fmt::Debug for FieldDef<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FieldDef")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .finish()
+        f.debug_struct("FieldDef").field("name", &self.name).field("kind", &self.kind).finish()
     }
 }
 
@@ -243,6 +241,7 @@ macro_rules! fact_struct {
                     $crate::facts::FieldDef {
                         name: stringify!($field),
                         kind: <$ty as $crate::facts::FactField>::KIND,
+                        optional: <$ty as $crate::facts::FactField>::OPTIONAL,
                         doc: $doc,
                         get: {
                             fn get(s: &$name) -> $crate::facts::FieldValue<'_> {

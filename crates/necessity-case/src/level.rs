@@ -125,11 +125,7 @@ impl Level {
         match (self, other) {
             (Self::Segment(a), Self::Segment(b)) | (Self::Vertebra(a), Self::Vertebra(b)) => a == b,
             (Self::Segment(_), Self::Vertebra(v)) | (Self::Vertebra(v), Self::Segment(_)) => {
-                let seg = if let Self::Segment(_) = self {
-                    self
-                } else {
-                    other
-                };
+                let seg = if let Self::Segment(_) = self { self } else { other };
                 let (upper, lower) = seg.vertebrae();
                 upper == v || lower == Some(v)
             }
@@ -180,11 +176,7 @@ impl FromStr for Level {
             Some((upper, lower)) => {
                 let upper: Vertebra = upper.parse().map_err(|()| err())?;
                 let lower: Vertebra = lower.parse().map_err(|()| err())?;
-                if upper.next() == Some(lower) {
-                    Ok(Self::Segment(upper))
-                } else {
-                    Err(err())
-                }
+                if upper.next() == Some(lower) { Ok(Self::Segment(upper)) } else { Err(err()) }
             }
         }
     }
@@ -222,9 +214,7 @@ mod tests {
 
     #[test]
     fn parses_segments_and_vertebrae() {
-        for ok in [
-            "C0-C1", "C1-C2", "C7-T1", "T12-L1", "L4-L5", "L5-S1", "L4", "S1", "C1", "T12",
-        ] {
+        for ok in ["C0-C1", "C1-C2", "C7-T1", "T12-L1", "L4-L5", "L5-S1", "L4", "S1", "C1", "T12"] {
             let level: Level = ok.parse().unwrap();
             assert_eq!(level.to_string(), ok);
         }
@@ -232,10 +222,9 @@ mod tests {
 
     #[test]
     fn rejects_impossible_levels() {
-        for bad in [
-            "L9-L10", "L4-L6", "L5-L4", "C0", "T13", "S2", "L0", "", "L", "l4-l5", "L04", "L4-",
-            "-L5", "L4-L5-S1",
-        ] {
+        for bad in
+            ["L9-L10", "L4-L6", "L5-L4", "C0", "T13", "S2", "L0", "", "L", "l4-l5", "L04", "L4-", "-L5", "L4-L5-S1"]
+        {
             assert!(bad.parse::<Level>().is_err(), "{bad} should be rejected");
         }
     }

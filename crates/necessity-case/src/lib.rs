@@ -18,10 +18,8 @@ mod parse;
 
 pub use codes::{DiagnosisCode, ProcedureCode};
 pub use enums::*;
-pub use facts::{
-    FactField, FactListItem, FactScalar, FactStruct, FieldDef, FieldKind, FieldValue, Unit,
-};
+pub use facts::{FactField, FactListItem, FactScalar, FactStruct, FieldDef, FieldKind, FieldValue, Unit};
 pub use level::{Level, Region, Vertebra};
 pub use model::*;
 pub use numbers::*;
-pub use parse::{CaseError, json_schema, parse_case, parse_case_value};
+pub use parse::{CaseError, Issue, MAX_SERVICE_LINES, json_schema, parse_case, parse_case_value};

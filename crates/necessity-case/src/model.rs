@@ -404,14 +404,7 @@ macro_rules! record_list {
         }
     )*};
 }
-record_list!(
-    ModicFinding,
-    LumbarSurgery,
-    CareEpisode,
-    ImagingStudy,
-    Finding,
-    PriorProcedure
-);
+record_list!(ModicFinding, LumbarSurgery, CareEpisode, ImagingStudy, Finding, PriorProcedure);
 
 fact_struct! {
     /// An episode of conservative care.

@@ -5,7 +5,7 @@ use crate::level::Level;
 use crate::model::{CareEpisode, Case, PriorProcedure, ServiceLine};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// The most service lines one request may carry.
 pub const MAX_SERVICE_LINES: usize = 50;
@@ -26,12 +26,7 @@ pub struct CaseError {
 
 impl CaseError {
     fn one(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            issues: vec![Issue {
-                path: path.into(),
-                message: message.into(),
-            }],
-        }
+        Self { issues: vec![Issue { path: path.into(), message: message.into() }] }
     }
 }
 
@@ -53,8 +48,7 @@ impl std::error::Error for CaseError {}
 pub fn parse_case(json: &str) -> Result<Case, CaseError> {
     let mut de = serde_json::Deserializer::from_str(json);
     let case: Case = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
-    de.end()
-        .map_err(|e| CaseError::one(".", format!("unexpected content after the request: {e}")))?;
+    de.end().map_err(|e| CaseError::one(".", format!("unexpected content after the request: {e}")))?;
     validate(case)
 }
 
@@ -86,14 +80,12 @@ impl Case {
         let mut out = String::with_capacity(7 + 64);
         out.push_str("sha256:");
         for byte in digest {
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            let _ = write!(out, "{byte:02x}");
         }
         out
     }
 }
 
-const HEX: [u8; 16] = *b"0123456789abcdef";
 
 struct Checker {
     issues: Vec<Issue>,
@@ -110,36 +102,21 @@ fn validate(mut case: Case) -> Result<Case, CaseError> {
     if let Some(id) = &case.id
         && (id.trim().is_empty() || id.len() > 200)
     {
-        c.fail(
-            "id".into(),
-            "must be a non-empty identifier of at most 200 characters".into(),
-        );
+        c.fail("id".into(), "must be a non-empty identifier of at most 200 characters".into());
     }
     if case.services.is_empty() {
-        c.fail(
-            "services".into(),
-            "at least one service line is required".into(),
-        );
+        c.fail("services".into(), "at least one service line is required".into());
     }
     if case.services.len() > MAX_SERVICE_LINES {
         c.fail(
             "services".into(),
-            format!(
-                "{} service lines is more than the {MAX_SERVICE_LINES} one request may carry",
-                case.services.len()
-            ),
+            format!("{} service lines is more than the {MAX_SERVICE_LINES} one request may carry", case.services.len()),
         );
     }
     if let Some(birth) = case.member.birth_date
         && birth > case.service_date
     {
-        c.fail(
-            "member.birth_date".into(),
-            format!(
-                "`{birth}` is after the service date `{}`",
-                case.service_date
-            ),
-        );
+        c.fail("member.birth_date".into(), format!("`{birth}` is after the service date `{}`", case.service_date));
     }
     for (i, line) in case.services.iter_mut().enumerate() {
         check_line(&mut c, &format!("services[{i}]"), line);
@@ -152,11 +129,7 @@ fn validate(mut case: Case) -> Result<Case, CaseError> {
     for (i, prior) in case.history.iter_mut().enumerate() {
         check_prior(&mut c, &format!("history[{i}]"), prior);
     }
-    if c.issues.is_empty() {
-        Ok(case)
-    } else {
-        Err(CaseError { issues: c.issues })
-    }
+    if c.issues.is_empty() { Ok(case) } else { Err(CaseError { issues: c.issues }) }
 }
 
 fn check_line(c: &mut Checker, path: &str, line: &mut ServiceLine) {
@@ -166,10 +139,7 @@ fn check_line(c: &mut Checker, path: &str, line: &mut ServiceLine) {
 
 fn check_prior(c: &mut Checker, path: &str, prior: &mut PriorProcedure) {
     if prior.code.is_none() && prior.target.is_none() {
-        c.fail(
-            path.to_owned(),
-            "a prior procedure needs a `code` or a `target`".into(),
-        );
+        c.fail(path.to_owned(), "a prior procedure needs a `code` or a `target`".into());
     }
     prior.side = resolve_side(c, path, prior.side, &prior.modifiers);
     check_levels(c, path, prior.levels.as_deref());
@@ -178,37 +148,23 @@ fn check_prior(c: &mut Checker, path: &str, prior: &mut PriorProcedure) {
 fn check_levels(c: &mut Checker, path: &str, levels: Option<&[Level]>) {
     let Some(levels) = levels else { return };
     if levels.is_empty() {
-        c.fail(
-            format!("{path}.levels"),
-            "give at least one level, or leave `levels` out".into(),
-        );
+        c.fail(format!("{path}.levels"), "give at least one level, or leave `levels` out".into());
     }
     let mut seen = HashSet::new();
     for (i, level) in levels.iter().enumerate() {
         if !seen.insert(*level) {
-            c.fail(
-                format!("{path}.levels[{i}]"),
-                format!("`{level}` is listed twice"),
-            );
+            c.fail(format!("{path}.levels[{i}]"), format!("`{level}` is listed twice"));
         }
     }
 }
 
 /// The side the modifiers state, reconciled with an explicit side.
-fn resolve_side(
-    c: &mut Checker,
-    path: &str,
-    side: Option<Side>,
-    modifiers: &[String],
-) -> Option<Side> {
+fn resolve_side(c: &mut Checker, path: &str, side: Option<Side>, modifiers: &[String]) -> Option<Side> {
     let mut bilateral = false;
     let mut left = false;
     let mut right = false;
     for (i, modifier) in modifiers.iter().enumerate() {
-        let well_formed = modifier.len() == 2
-            && modifier
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+        let well_formed = modifier.len() == 2 && modifier.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
         if !well_formed {
             c.fail(
                 format!("{path}.modifiers[{i}]"),
@@ -231,10 +187,7 @@ fn resolve_side(
         (false, true, false) => Some(Side::Left),
         (false, false, true) => Some(Side::Right),
         (true, _, _) => {
-            c.fail(
-                format!("{path}.modifiers"),
-                "modifier 50 (bilateral) conflicts with LT or RT".into(),
-            );
+            c.fail(format!("{path}.modifiers"), "modifier 50 (bilateral) conflicts with LT or RT".into());
             return side;
         }
     };
@@ -242,11 +195,7 @@ fn resolve_side(
         (Some(stated), Some(implied)) if stated != implied => {
             c.fail(
                 format!("{path}.side"),
-                format!(
-                    "`{}` conflicts with the modifiers, which say `{}`",
-                    stated.as_str(),
-                    implied.as_str()
-                ),
+                format!("`{}` conflicts with the modifiers, which say `{}`", stated.as_str(), implied.as_str()),
             );
             side
         }
@@ -259,24 +208,15 @@ fn check_episode(c: &mut Checker, path: &str, episode: &CareEpisode) {
     if let (Some(start), Some(end)) = (episode.start, episode.end)
         && end < start
     {
-        c.fail(
-            format!("{path}.end"),
-            format!("`{end}` is before the start `{start}`"),
-        );
+        c.fail(format!("{path}.end"), format!("`{end}` is before the start `{start}`"));
     }
     if episode.end.is_some() && episode.ongoing == Some(true) {
-        c.fail(
-            format!("{path}.ongoing"),
-            "an episode with an `end` date is not ongoing".into(),
-        );
+        c.fail(format!("{path}.ongoing"), "an episode with an `end` date is not ongoing".into());
     }
     if episode.modality.is_some() && episode.kind != crate::enums::CareKind::AlternativeTherapy {
         c.fail(
             format!("{path}.modality"),
-            format!(
-                "`modality` belongs to `alternative_therapy` episodes, not `{}`",
-                episode.kind.as_str()
-            ),
+            format!("`modality` belongs to `alternative_therapy` episodes, not `{}`", episode.kind.as_str()),
         );
     }
 }
@@ -302,21 +242,14 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_errors_with_their_path() {
-        let e = err(
-            r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"clinical":{"pain_scor":5}}"#,
-        );
+        let e = err(r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"clinical":{"pain_scor":5}}"#);
         assert_eq!(e.issues[0].path, "clinical.pain_scor");
-        assert!(
-            e.issues[0].message.contains("unknown field `pain_scor`"),
-            "{e}"
-        );
+        assert!(e.issues[0].message.contains("unknown field `pain_scor`"), "{e}");
     }
 
     #[test]
     fn pain_score_above_ten_is_rejected() {
-        let e = err(
-            r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"clinical":{"pain_score":11}}"#,
-        );
+        let e = err(r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"clinical":{"pain_score":11}}"#);
         assert_eq!(e.issues[0].path, "clinical.pain_score");
         assert!(e.issues[0].message.contains("`11` is out of range"), "{e}");
     }
@@ -327,9 +260,7 @@ mod tests {
             r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"clinical":{"adl_iadl_impaired_count":18446744073709551616}}"#,
         );
         assert_eq!(e.issues[0].path, "clinical.adl_iadl_impaired_count");
-        let e = err(
-            r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"member":{"bmi":1e308}}"#,
-        );
+        let e = err(r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"member":{"bmi":1e308}}"#);
         assert_eq!(e.issues[0].path, "member.bmi");
     }
 
@@ -337,11 +268,7 @@ mod tests {
     fn bad_level_and_bad_date_name_their_field() {
         let e = err(&minimal(r#","levels":["L9-L10"]"#));
         assert_eq!(e.issues[0].path, "services[0].levels[0]");
-        assert!(
-            e.issues[0]
-                .message
-                .contains("`L9-L10` is not a spinal level")
-        );
+        assert!(e.issues[0].message.contains("`L9-L10` is not a spinal level"));
         let e = err(r#"{"service_date":"2026-02-30","services":[{"code":"64483"}]}"#);
         assert_eq!(e.issues[0].path, "service_date");
     }
@@ -362,10 +289,7 @@ mod tests {
 
     #[test]
     fn empty_services_and_trailing_garbage_are_errors() {
-        assert_eq!(
-            err(r#"{"service_date":"2026-07-01","services":[]}"#).issues[0].path,
-            "services"
-        );
+        assert_eq!(err(r#"{"service_date":"2026-07-01","services":[]}"#).issues[0].path, "services");
         assert_eq!(err(&format!("{} x", minimal(""))).issues[0].path, ".");
         assert_eq!(err("").issues[0].path, ".");
     }
@@ -379,9 +303,7 @@ mod tests {
 
     #[test]
     fn history_entries_need_a_code_or_target() {
-        let e = err(
-            r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"history":[{"date":"2026-01-01"}]}"#,
-        );
+        let e = err(r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"history":[{"date":"2026-01-01"}]}"#);
         assert_eq!(e.issues[0].path, "history[0]");
     }
 
@@ -395,19 +317,11 @@ mod tests {
 
     #[test]
     fn content_hash_ignores_key_order_and_whitespace() {
-        let a = parse_case(
-            r#"{"service_date":"2026-07-01","services":[{"code":"64483","side":"left"}]}"#,
-        )
-        .unwrap();
-        let b = parse_case(
-            r#"{ "services": [ {"side":"left", "code":"64483"} ], "service_date": "2026-07-01" }"#,
-        )
-        .unwrap();
+        let a = parse_case(r#"{"service_date":"2026-07-01","services":[{"code":"64483","side":"left"}]}"#).unwrap();
+        let b =
+            parse_case(r#"{ "services": [ {"side":"left", "code":"64483"} ], "service_date": "2026-07-01" }"#).unwrap();
         assert_eq!(a.content_hash(), b.content_hash());
-        let c = parse_case(
-            r#"{"service_date":"2026-07-02","services":[{"code":"64483","side":"left"}]}"#,
-        )
-        .unwrap();
+        let c = parse_case(r#"{"service_date":"2026-07-02","services":[{"code":"64483","side":"left"}]}"#).unwrap();
         assert_ne!(a.content_hash(), c.content_hash());
     }
 }

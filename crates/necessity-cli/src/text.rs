@@ -1,0 +1,123 @@
+//! The determination as a nurse reviewer reads it: the decision first, then every criterion
+//! that failed or is unknown, in plain language with its id, then what to ask the provider,
+//! then advisories. Colour only when asked for (a terminal).
+
+use necessity_engine::{Decision, Determination, LineResult, Truth};
+use std::fmt::Write;
+
+/// ANSI styles, or nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+
+    fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    fn decision(self, d: Decision) -> String {
+        let words = match d {
+            Decision::MeetsCriteria => "MEETS CRITERIA",
+            Decision::PendForInformation => "PEND FOR INFORMATION",
+            Decision::DoesNotMeetCriteria => "DOES NOT MEET CRITERIA",
+            Decision::NotificationOnly => "NOTIFICATION ONLY",
+            Decision::OutOfScope => "OUT OF SCOPE",
+        };
+        let code = match d {
+            Decision::MeetsCriteria => "1;32",
+            Decision::PendForInformation => "1;33",
+            Decision::DoesNotMeetCriteria => "1;31",
+            Decision::NotificationOnly | Decision::OutOfScope => "1;36",
+        };
+        self.paint(code, words)
+    }
+}
+
+fn mark(value: &str) -> &'static str {
+    match value {
+        "not_met" | "present" => "✗",
+        "unknown" => "?",
+        _ => "·",
+    }
+}
+
+/// Renders one determination.
+#[must_use]
+pub fn render(d: &Determination<'_>, style: Style) -> String {
+    let mut out = String::new();
+    let id = d.request_id.as_deref().unwrap_or("(no id)");
+    let _ = writeln!(out, "{}  {}", style.decision(d.decision), style.dim(&format!("— {}", d.decision.action())));
+    let _ = writeln!(
+        out,
+        "{}",
+        style.dim(&format!(
+            "request {id} · service date {} · pack {} {} ({}) · case {}",
+            d.service_date,
+            d.pack.name,
+            d.pack.version,
+            short(&d.pack.content_hash),
+            short(&d.case_hash)
+        ))
+    );
+    for line in &d.lines {
+        out.push('\n');
+        render_line(&mut out, line, style);
+    }
+    if !d.questions.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Ask the provider's office"));
+        for (i, q) in d.questions.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {}", i + 1, q.text);
+            let _ = writeln!(
+                out,
+                "     {}",
+                style.dim(&format!("answer at {} · settles {}", q.paths.join(", "), q.settles.join(", ")))
+            );
+        }
+    }
+    if !d.advisories.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Advisories"));
+        for a in &d.advisories {
+            let _ = writeln!(out, "  {} {}", style.dim(a.id), a.explain);
+        }
+    }
+    if d.decision == Decision::DoesNotMeetCriteria {
+        let _ = writeln!(out, "\n{}", style.dim("necessity never denies: a physician reviewer decides this request."));
+    }
+    out
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..15).unwrap_or(hash)
+}
+
+fn render_line(out: &mut String, line: &LineResult<'_>, style: Style) {
+    let what = line.procedure_label.or(line.code_label).unwrap_or("unknown code");
+    let _ = writeln!(
+        out,
+        "{} {} · {}",
+        style.bold(&format!("Line {} · {}", line.index + 1, line.code)),
+        what,
+        style.decision(line.decision)
+    );
+    let shown: Vec<_> =
+        line.reasons.iter().filter(|r| line.decision != Decision::MeetsCriteria || r.value != Truth::Met).collect();
+    for r in shown {
+        let value = r.shown_value();
+        let indent = if r.within.is_some() { "      " } else { "  " };
+        let _ =
+            writeln!(out, "{indent}{} {} {}  {}", mark(value), style.bold(r.id), value.replace('_', " "), r.explain);
+        if !r.missing.is_empty() {
+            let paths: Vec<&str> = r.missing.iter().map(|m| m.path.as_str()).collect();
+            let _ = writeln!(out, "{indent}    {}", style.dim(&format!("missing: {}", paths.join(", "))));
+        }
+    }
+}

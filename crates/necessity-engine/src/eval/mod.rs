@@ -1,0 +1,327 @@
+//! `evaluate`: a pure function of (case, pack, history) to a [`Determination`]. No I/O, no
+//! clock (every window counts back from the service date), no error for missing clinical data
+//! (missing data is unknown).
+
+mod context;
+mod tree;
+
+pub(crate) use context::{LineInfo, LineRegion, Request, Scope, region_of_level};
+pub(crate) use tree::value_of;
+
+use crate::determination::{Advisory, Decision, Determination, LineResult, Question, Reading, Reason, TraceNode};
+use crate::facts::Missing;
+use crate::kleene::Truth;
+use crate::pack::{NodeId, Pack, Role, Shape};
+use necessity_case::{Case, PriorProcedure};
+use tree::Evaluated;
+
+/// Evaluates a request against a pack, with the member's history (what the request reports
+/// plus what is stored for the member).
+#[must_use]
+pub fn evaluate<'p>(pack: &'p Pack, case: &Case, history: &[PriorProcedure]) -> Determination<'p> {
+    let req = Request::new(pack, case, history);
+    let lines: Vec<LineResult<'p>> = (0..req.lines.len()).map(|i| evaluate_line(pack, &req, i)).collect();
+    let decision = Decision::overall(lines.iter().map(|l| l.decision));
+    let questions = merge_questions(lines.iter().flat_map(|l| l.questions.iter().cloned()));
+    let mut advisories: Vec<Advisory<'p>> = Vec::new();
+    for a in lines.iter().flat_map(|l| l.advisories.iter()) {
+        if !advisories.iter().any(|x| x.id == a.id) {
+            advisories.push(a.clone());
+        }
+    }
+    Determination {
+        request_id: case.id.clone(),
+        case_hash: case.content_hash(),
+        service_date: case.service_date,
+        pack: &pack.identity,
+        decision,
+        lines,
+        questions,
+        advisories,
+    }
+}
+
+/// Evaluates a request with only the history it carries.
+#[must_use]
+pub fn evaluate_request<'p>(pack: &'p Pack, case: &Case) -> Determination<'p> {
+    evaluate(pack, case, &case.history)
+}
+
+fn evaluate_line<'p>(pack: &'p Pack, req: &Request<'_>, index: usize) -> LineResult<'p> {
+    #[expect(clippy::indexing_slicing, reason = "index ranges over the request's lines")]
+    let info = &req.lines[index];
+    let scope = Scope { req, line: index, entry: None };
+    let procedure = info.procedure.and_then(|p| pack.catalog.procedures.get(p));
+    let mut result = LineResult {
+        index,
+        code: info.line.code.as_str().to_owned(),
+        code_label: pack.catalog.codes.get(info.line.code.as_str()).map(|c| c.label.as_str()),
+        procedure: procedure.map(|p| p.name.as_str()),
+        procedure_label: procedure.map(|p| p.label.as_str()),
+        decision: Decision::PendForInformation,
+        reasons: Vec::new(),
+        questions: Vec::new(),
+        advisories: Vec::new(),
+        tree: Vec::new(),
+    };
+
+    // Scope rules decide the whole line.
+    if let Some(rule) = info.scope_rule.and_then(|r| pack.scope_rules.get(r)) {
+        let mut trace = Vec::new();
+        tree::trace(pack, rule.node, &scope, &mut trace);
+        result.decision = rule.decision;
+        result.reasons.push(plain_reason(pack, rule.node, Truth::Met, Vec::new()));
+        result.tree = render_tree(pack, trace);
+        return result;
+    }
+
+    // A line that lacks the facts choosing its criteria pends for them (`GEN-LINE-1`).
+    if !info.needs.is_empty() {
+        let missing: Vec<Missing> = info.needs.iter().map(|f| Missing::line(index, f.name())).collect();
+        let reason = plain_reason(pack, pack.line_needs_fact, Truth::Unknown, missing);
+        result.questions = questions_for(pack, index, std::slice::from_ref(&reason));
+        result.reasons.push(reason);
+        result.decision = Decision::PendForInformation;
+        return result;
+    }
+
+    let Some(set) = procedure.and_then(|p| p.criteria) else {
+        result.reasons.push(plain_reason(pack, pack.no_criteria_for_code, Truth::Met, Vec::new()));
+        result.decision = Decision::OutOfScope;
+        return result;
+    };
+
+    let mut trace: Vec<Evaluated> = Vec::new();
+    let mut line_value = Truth::Met;
+    for &top in &pack.set(set).criteria {
+        let node = pack.node(top);
+        let value = tree::trace(pack, top, &scope, &mut trace);
+        match node.role {
+            Role::Advisory => {}
+            role if role.holds_against() => line_value = line_value.and(value.not()),
+            _ => line_value = line_value.and(value),
+        }
+    }
+    result.decision = Decision::from_truth(line_value);
+    result.reasons = reasons(pack, &trace);
+    result.questions = questions_for(pack, index, &result.reasons);
+    result.advisories = trace
+        .iter()
+        .filter(|e| e.depth == 0 && e.applicable && e.value == Truth::Met)
+        .filter_map(|e| {
+            let node = pack.node(e.node);
+            (node.role == Role::Advisory).then(|| advisory(node)).flatten()
+        })
+        .collect();
+    result.tree = render_tree(pack, trace);
+    result
+}
+
+fn advisory(node: &crate::pack::Node) -> Option<Advisory<'_>> {
+    Some(Advisory {
+        id: node.id.as_deref()?,
+        explain: node.explain.as_deref().unwrap_or(""),
+        source: node.source.as_deref().unwrap_or(""),
+    })
+}
+
+fn plain_reason(pack: &Pack, node: NodeId, value: Truth, missing: Vec<Missing>) -> Reason<'_> {
+    let n = pack.node(node);
+    Reason {
+        id: n.id.as_deref().unwrap_or(""),
+        role: n.role,
+        value,
+        explain: n.explain.as_deref().unwrap_or(""),
+        source: n.source.as_deref().unwrap_or(""),
+        within: None,
+        facts: Vec::new(),
+        missing,
+    }
+}
+
+/// Every criterion with an id that holds the line back: requirements not met, exclusions and
+/// contraindications present, and anything unknown, found by descending only through nodes
+/// that hold the line back (so an alternative that was met hides nothing and shows nothing).
+fn reasons<'p>(pack: &'p Pack, trace: &[Evaluated]) -> Vec<Reason<'p>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(e) = trace.get(i) {
+        if e.depth == 0 {
+            let node = pack.node(e.node);
+            if node.role != Role::Advisory {
+                let against = node.role.holds_against();
+                collect(pack, trace, i, against, Truth::NotMet, None, &mut out);
+            }
+        }
+        i = e.end.max(i + 1);
+    }
+    out
+}
+
+/// The value as it bears on the line: an exclusion that holds counts as not met.
+fn bearing(value: Truth, against: bool) -> Truth {
+    if against { value.not() } else { value }
+}
+
+/// Reports the node if it holds its parent back: when the parent is unknown, only unknown
+/// children hold it back (an alternative that failed is not what the provider must answer);
+/// when the parent is not met, every child that is not met or unknown does.
+fn collect<'p>(
+    pack: &'p Pack,
+    trace: &[Evaluated],
+    at: usize,
+    against: bool,
+    parent: Truth,
+    within: Option<&'p str>,
+    out: &mut Vec<Reason<'p>>,
+) {
+    let Some(e) = trace.get(at) else { return };
+    let value = bearing(e.value, against);
+    let holds_back = match parent {
+        Truth::Unknown => value == Truth::Unknown,
+        _ => value != Truth::Met,
+    };
+    if !e.applicable || !holds_back {
+        return;
+    }
+    let node = pack.node(e.node);
+    let mut inner_within = within;
+    if let Some(id) = node.id.as_deref().filter(|id| Some(*id) != within) {
+        let subtree = trace.get(at..e.end).unwrap_or_default();
+        let mut missing: Vec<Missing> = subtree.iter().flat_map(|s| s.missing.iter().cloned()).collect();
+        missing.sort();
+        missing.dedup();
+        let mut facts: Vec<Reading<'p>> = Vec::new();
+        for s in subtree {
+            if let (Some(reading), Some(label)) = (&s.reading, pack.node(s.node).test_label())
+                && !facts.iter().any(|f| f.fact == label)
+            {
+                facts.push(Reading { fact: label, value: reading.clone() });
+            }
+        }
+        out.push(Reason {
+            id,
+            role: node.role,
+            value: e.value,
+            explain: node.explain.as_deref().unwrap_or(""),
+            source: node.source.as_deref().unwrap_or(""),
+            within,
+            facts,
+            missing,
+        });
+        inner_within = Some(id);
+    }
+    // Descend into the children that hold the parent back.
+    let children = child_indices(trace, at);
+    match &node.shape {
+        Shape::Not(_) => {
+            for c in children {
+                collect(pack, trace, c, !against, value, inner_within, out);
+            }
+        }
+        Shape::Choose { .. } => {
+            // Children are condition, then, otherwise: report the branch (or branches) taken.
+            let cond = children.first().and_then(|c| trace.get(*c)).map(|c| c.value);
+            for (k, c) in children.iter().enumerate() {
+                let taken = matches!((k, cond), (1, Some(Truth::Met | Truth::Unknown)) | (2, Some(Truth::NotMet | Truth::Unknown)));
+                if taken {
+                    collect(pack, trace, *c, against, value, inner_within, out);
+                }
+            }
+        }
+        _ => {
+            for c in children {
+                collect(pack, trace, c, against, value, inner_within, out);
+            }
+        }
+    }
+}
+
+fn child_indices(trace: &[Evaluated], at: usize) -> Vec<usize> {
+    let Some(e) = trace.get(at) else {
+        return Vec::new();
+    };
+    let mut children = Vec::new();
+    let mut i = at + 1;
+    while i < e.end {
+        children.push(i);
+        i = trace.get(i).map_or(e.end, |c| c.end.max(i + 1));
+    }
+    children
+}
+
+/// One question per missing item, naming the ids its answer would settle.
+fn questions_for(pack: &Pack, line: usize, reasons: &[Reason<'_>]) -> Vec<Question> {
+    let mut questions: Vec<Question> = Vec::new();
+    for reason in reasons.iter().filter(|r| r.value == Truth::Unknown) {
+        for m in &reason.missing {
+            let q = match questions.iter_mut().position(|q| q.key == m.key) {
+                Some(i) => questions.get_mut(i),
+                None => {
+                    questions.push(Question {
+                        key: m.key.clone(),
+                        text: pack.question(&m.key).unwrap_or(&m.key).to_owned(),
+                        paths: Vec::new(),
+                        settles: Vec::new(),
+                        lines: vec![line],
+                    });
+                    questions.last_mut()
+                }
+            };
+            if let Some(q) = q {
+                if !q.paths.contains(&m.path) {
+                    q.paths.push(m.path.clone());
+                }
+                if !q.settles.iter().any(|s| s == reason.id) {
+                    q.settles.push(reason.id.to_owned());
+                }
+            }
+        }
+    }
+    questions
+}
+
+fn merge_questions(all: impl Iterator<Item = Question>) -> Vec<Question> {
+    let mut merged: Vec<Question> = Vec::new();
+    for q in all {
+        match merged.iter_mut().find(|m| m.key == q.key) {
+            Some(m) => {
+                for p in q.paths {
+                    if !m.paths.contains(&p) {
+                        m.paths.push(p);
+                    }
+                }
+                for s in q.settles {
+                    if !m.settles.contains(&s) {
+                        m.settles.push(s);
+                    }
+                }
+                for l in q.lines {
+                    if !m.lines.contains(&l) {
+                        m.lines.push(l);
+                    }
+                }
+            }
+            None => merged.push(q),
+        }
+    }
+    merged
+}
+
+fn render_tree(pack: &Pack, trace: Vec<Evaluated>) -> Vec<TraceNode<'_>> {
+    trace
+        .into_iter()
+        .map(|e| {
+            let node = pack.node(e.node);
+            TraceNode {
+                node,
+                depth: e.depth,
+                value: e.value,
+                applicable: e.applicable,
+                test: node.test_label(),
+                reading: e.reading,
+                missing: e.missing,
+            }
+        })
+        .collect()
+}

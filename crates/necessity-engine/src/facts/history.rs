@@ -1,0 +1,349 @@
+//! History facts: prior procedures matched by a selector (procedure, region, levels, side,
+//! window), counted in sessions or entries, or read from the most recent match.
+//!
+//! An entry whose procedure or region cannot be told counts toward limits when the selector
+//! says so and is never evidence for a requirement: an unknown may hold an approval back, never
+//! grant one.
+
+use super::tri::Tri;
+use super::{Missing, Value};
+use crate::calendar::{self, Period};
+use crate::eval::{LineRegion, Scope, value_of};
+use crate::kleene::Truth;
+use crate::pack::{LevelMatch, ParamId, Selector, SelectorId};
+use jiff::civil::Date;
+use necessity_case::{FieldDef, Level, PriorProcedure, Side};
+use std::collections::BTreeSet;
+
+/// How a history entry meets a selector.
+#[derive(Debug, Clone, PartialEq)]
+enum Match {
+    No,
+    /// Surely a match.
+    Sure,
+    /// Cannot be told apart (procedure, region, level or side unknown); counted for limits.
+    Counted,
+    /// Its `where` tests are unknown: a match or not.
+    Possible(Vec<Missing>),
+}
+
+/// What a match is measured against: the service date and window, or another anchor.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    date: Date,
+    window: Option<Period>,
+    /// Only entries more than this long before the anchor.
+    older_than: Option<Period>,
+    /// Entries on the anchor date itself are part of the anchor's session.
+    exclude_anchor_date: bool,
+    use_where: bool,
+}
+
+pub(crate) fn period_of(scope: &Scope<'_, '_>, param: ParamId) -> Period {
+    let p = scope.req.pack.param(param);
+    #[expect(clippy::cast_possible_truncation, reason = "duration parameters are whole numbers, checked on load")]
+    let n = p.value as i64;
+    match p.unit {
+        necessity_case::Unit::Days => Period::Days(n),
+        necessity_case::Unit::Weeks => Period::Weeks(n),
+        necessity_case::Unit::Years => Period::Years(n),
+        _ => Period::Months(n),
+    }
+}
+
+fn selector<'a>(scope: &Scope<'_, 'a>, id: SelectorId) -> Option<&'a Selector> {
+    let pack: &'a crate::pack::Pack = scope.req.pack;
+    pack.selectors.get(id)
+}
+
+fn service_anchor(scope: &Scope<'_, '_>, sel: &Selector) -> Anchor {
+    Anchor {
+        date: scope.service_date(),
+        window: sel.within.map(|p| period_of(scope, p)),
+        older_than: sel.older_than.map(|p| period_of(scope, p)),
+        exclude_anchor_date: false,
+        use_where: true,
+    }
+}
+
+fn levels_touch(a: &[Level], b: &[Level]) -> bool {
+    a.iter().any(|x| b.iter().any(|y| x.touches(*y)))
+}
+
+fn sides_overlap(a: Side, b: Side) -> bool {
+    a == b || a == Side::Bilateral || b == Side::Bilateral
+}
+
+fn matches(scope: &Scope<'_, '_>, sel: &Selector, index: usize, anchor: Anchor) -> Match {
+    let req = scope.req;
+    let (Some(entry), Some(info)) = (req.history.get(index), req.entries.get(index)) else {
+        return Match::No;
+    };
+    if info.procedures & sel.procedures == 0 {
+        return Match::No;
+    }
+    let in_window = match anchor.window {
+        Some(period) => calendar::within(entry.date, anchor.date, period),
+        None => entry.date <= anchor.date,
+    };
+    let old_enough = anchor.older_than.is_none_or(|p| calendar::more_than_before(entry.date, anchor.date, p));
+    if !in_window || !old_enough || (anchor.exclude_anchor_date && entry.date == anchor.date) {
+        return Match::No;
+    }
+    let mut uncertain = !(info.certain && info.procedures & !sel.procedures == 0);
+    let line = scope.line_info();
+    if sel.same_region {
+        match (line.region, info.region) {
+            (LineRegion::Known(r), Some(e)) if r != e => return Match::No,
+            (LineRegion::Known(_), Some(_)) => {}
+            _ => uncertain = true,
+        }
+    }
+    if sel.levels != LevelMatch::Any {
+        match (line.line.levels.as_deref(), entry.levels.as_deref()) {
+            (Some(wanted), Some(had)) => {
+                let ok = match sel.levels {
+                    LevelMatch::Shared => levels_touch(wanted, had),
+                    _ => wanted.iter().all(|w| had.iter().any(|h| h.touches(*w))),
+                };
+                if !ok {
+                    return Match::No;
+                }
+            }
+            _ => uncertain = true,
+        }
+    }
+    if sel.overlapping_side {
+        match (line.line.side, entry.side) {
+            (Some(a), Some(b)) if !sides_overlap(a, b) => return Match::No,
+            (Some(_), Some(_)) => {}
+            _ => uncertain = true,
+        }
+    }
+    if uncertain {
+        return if sel.count_uncertain { Match::Counted } else { Match::No };
+    }
+    if !anchor.use_where || sel.where_.is_empty() {
+        return Match::Sure;
+    }
+    let entry_scope = Scope { req, line: scope.line, entry: Some(index) };
+    let mut missing = Vec::new();
+    let verdict =
+        Truth::all(sel.where_.iter().map(|w| value_of(req.pack, *w, &entry_scope, &mut missing)).collect::<Vec<_>>());
+    match verdict {
+        Truth::Met => Match::Sure,
+        Truth::NotMet => Match::No,
+        Truth::Unknown => Match::Possible(missing),
+    }
+}
+
+fn all_matches(scope: &Scope<'_, '_>, sel: &Selector, anchor: Anchor) -> Vec<(usize, Match)> {
+    (0..scope.req.history.len()).map(|i| (i, matches(scope, sel, i, anchor))).filter(|(_, m)| *m != Match::No).collect()
+}
+
+fn date_of(scope: &Scope<'_, '_>, i: usize) -> Option<Date> {
+    scope.req.history.get(i).map(|e| e.date)
+}
+
+pub(super) fn sessions<'a>(scope: &Scope<'_, 'a>, sel: SelectorId, missing: &mut Vec<Missing>) -> Value<'a> {
+    let Some(sel) = selector(scope, sel) else {
+        return Value::Missing;
+    };
+    let found = all_matches(scope, sel, service_anchor(scope, sel));
+    let mut sure = BTreeSet::new();
+    let mut maybe = BTreeSet::new();
+    for (i, m) in &found {
+        let Some(date) = date_of(scope, *i) else {
+            continue;
+        };
+        if let Match::Possible(why) = m {
+            missing.extend(why.iter().cloned());
+        } else {
+            sure.insert(date);
+        }
+        maybe.insert(date);
+    }
+    Value::Count {
+        lo: u32::try_from(sure.len()).unwrap_or(u32::MAX),
+        hi: u32::try_from(maybe.len()).unwrap_or(u32::MAX),
+    }
+}
+
+pub(super) fn entries<'a>(scope: &Scope<'_, 'a>, sel: SelectorId, missing: &mut Vec<Missing>) -> Value<'a> {
+    let Some(sel) = selector(scope, sel) else {
+        return Value::Missing;
+    };
+    let found = all_matches(scope, sel, service_anchor(scope, sel));
+    let lo = found.iter().filter(|(_, m)| !matches!(m, Match::Possible(_))).count();
+    for (_, m) in &found {
+        if let Match::Possible(why) = m {
+            missing.extend(why.iter().cloned());
+        }
+    }
+    Value::Count { lo: u32::try_from(lo).unwrap_or(u32::MAX), hi: u32::try_from(found.len()).unwrap_or(u32::MAX) }
+}
+
+/// The most recent entry that is evidence (surely the selected procedure; entries that merely
+/// count toward limits are not).
+fn latest(scope: &Scope<'_, '_>, sel: &Selector) -> Option<(usize, Vec<Missing>)> {
+    all_matches(scope, sel, service_anchor(scope, sel))
+        .into_iter()
+        .filter_map(|(i, m)| match m {
+            Match::Sure => Some((i, Vec::new())),
+            Match::Possible(why) => Some((i, why)),
+            _ => None,
+        })
+        .max_by_key(|(i, _)| (date_of(scope, *i), *i))
+}
+
+fn no_prior(missing: &mut Vec<Missing>) -> Value<'static> {
+    missing.push(Missing::at("history", "history"));
+    Value::Missing
+}
+
+pub(super) fn prior_field<'a>(
+    scope: &Scope<'_, 'a>,
+    sel: SelectorId,
+    field: &'static FieldDef<PriorProcedure>,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    let Some(sel) = selector(scope, sel) else {
+        return Value::Missing;
+    };
+    let Some((i, _)) = latest(scope, sel) else {
+        return no_prior(missing);
+    };
+    let Some(entry) = scope.req.history.get(i) else {
+        return Value::Missing;
+    };
+    let value = Value::from((field.get)(entry));
+    if value == Value::Missing {
+        missing.push(Missing { key: format!("history.{}", field.name), path: format!("history[{i}].{}", field.name) });
+    }
+    value
+}
+
+pub(super) fn prior_relief_lasted<'a>(
+    scope: &Scope<'_, 'a>,
+    sel: SelectorId,
+    period: ParamId,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    let Some(sel) = selector(scope, sel) else {
+        return Value::Missing;
+    };
+    let Some((i, _)) = latest(scope, sel) else {
+        return no_prior(missing);
+    };
+    let Some(entry) = scope.req.history.get(i) else {
+        return Value::Missing;
+    };
+    let period = period_of(scope, period);
+    Tri::flag(
+        entry.relief_duration_days.map(|d| calendar::lasted_at_least(entry.date, i64::from(d.get()), period)),
+        || Missing { key: "history.relief_duration_days".into(), path: format!("history[{i}].relief_duration_days") },
+    )
+    .into_value(missing)
+}
+
+/// Whether the entry at `index` was itself initial: no other selected procedure in the window
+/// before its date (entries on its own date are its own session).
+fn was_initial(scope: &Scope<'_, '_>, sel: &Selector, index: usize, window: Period) -> bool {
+    let Some(date) = date_of(scope, index) else {
+        return true;
+    };
+    let anchor = Anchor { date, window: Some(window), older_than: None, exclude_anchor_date: true, use_where: false };
+    !(0..scope.req.history.len()).any(|j| j != index && matches(scope, sel, j, anchor) != Match::No)
+}
+
+pub(super) fn prior_was_initial<'a>(
+    scope: &Scope<'_, 'a>,
+    sel: SelectorId,
+    window: ParamId,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    let Some(sel) = selector(scope, sel) else {
+        return Value::Missing;
+    };
+    let Some((i, _)) = latest(scope, sel) else {
+        return no_prior(missing);
+    };
+    Value::Bool(was_initial(scope, sel, i, period_of(scope, window)))
+}
+
+/// Second injections since the episode began. The episode begins at the most recent selected
+/// entry that was itself initial.
+pub(super) fn second_injections_in_episode<'a>(
+    scope: &Scope<'_, 'a>,
+    sel: SelectorId,
+    window: ParamId,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    let Some(sel) = selector(scope, sel) else {
+        return Value::Missing;
+    };
+    let window = period_of(scope, window);
+    let anchor = Anchor {
+        date: scope.service_date(),
+        window: None,
+        older_than: None,
+        exclude_anchor_date: false,
+        use_where: false,
+    };
+    let mut chain: Vec<usize> = all_matches(scope, sel, anchor).into_iter().map(|(i, _)| i).collect();
+    chain.sort_by_key(|i| std::cmp::Reverse((date_of(scope, *i), *i)));
+    let Some(start) =
+        chain.iter().copied().find(|i| was_initial(scope, sel, *i, window)).or_else(|| chain.last().copied())
+    else {
+        return Value::count(0);
+    };
+    let Some(start_date) = date_of(scope, start) else {
+        return Value::count(0);
+    };
+    let (mut lo, mut hi) = (0u32, 0u32);
+    for i in chain.into_iter().filter(|i| *i != start && date_of(scope, *i).is_some_and(|d| d >= start_date)) {
+        match scope.req.history.get(i).and_then(|e| e.is_second_injection) {
+            Some(true) => {
+                lo += 1;
+                hi += 1;
+            }
+            Some(false) => {}
+            None => {
+                hi += 1;
+                missing.push(Missing {
+                    key: "history.is_second_injection".into(),
+                    path: format!("history[{i}].is_second_injection"),
+                });
+            }
+        }
+    }
+    Value::Count { lo, hi }
+}
+
+/// Conservative care kept up since the most recent selected procedure: an episode that is
+/// ongoing or ended after it.
+pub(super) fn care_maintained_since<'a>(
+    scope: &Scope<'_, 'a>,
+    sel: SelectorId,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    let Some(sel) = selector(scope, sel) else {
+        return Value::Missing;
+    };
+    let Some((i, _)) = latest(scope, sel) else {
+        return no_prior(missing);
+    };
+    let Some(prior) = date_of(scope, i) else {
+        return Value::Missing;
+    };
+    let Some(episodes) = &scope.req.case.conservative_care else {
+        missing.push(Missing::at("conservative_care", "conservative_care"));
+        return Value::Missing;
+    };
+    Tri::any(episodes.iter().enumerate().map(|(k, e)| match (e.ongoing, e.end) {
+        (Some(true), _) => Tri::met(),
+        (_, Some(end)) => Tri::from_bool(end > prior),
+        _ => Tri::unknown(Missing { key: "conservative_care.end".into(), path: format!("conservative_care[{k}].end") }),
+    }))
+    .into_value(missing)
+}

@@ -1,0 +1,103 @@
+//! Member facts with the spec's readings built in (age, maturity, pregnancy), and screenable
+//! conditions.
+
+use super::tri::Tri;
+use super::{Missing, Value};
+use crate::calendar;
+use crate::eval::Scope;
+use crate::pack::{DiagnosisSetId, ParamId};
+use necessity_case::{Clinical, FieldDef, FieldValue, Sex};
+
+pub(super) fn age_years<'a>(scope: &Scope<'_, 'a>, missing: &mut Vec<Missing>) -> Value<'a> {
+    match scope.req.case.member.birth_date {
+        #[expect(clippy::cast_precision_loss, reason = "ages are small")]
+        Some(birth) => Value::Number(calendar::age_in_years(birth, scope.service_date()) as f64),
+        None => {
+            missing.push(Missing::at("member.birth_date", "member.birth_date"));
+            Value::Missing
+        }
+    }
+}
+
+/// The stated maturity; absent, an age at or above the adult age counts as mature.
+pub(super) fn skeletally_mature<'a>(
+    scope: &Scope<'_, 'a>,
+    adult_age: ParamId,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    let member = &scope.req.case.member;
+    if let Some(stated) = member.skeletally_mature {
+        return Value::Bool(stated);
+    }
+    match member.birth_date {
+        Some(birth) => {
+            #[expect(clippy::cast_precision_loss, reason = "ages are small")]
+            let age = calendar::age_in_years(birth, scope.service_date()) as f64;
+            Value::Bool(age >= scope.req.pack.param(adult_age).value)
+        }
+        None => {
+            missing.push(Missing::at("member.skeletally_mature", "member.skeletally_mature"));
+            missing.push(Missing::at("member.birth_date", "member.birth_date"));
+            Value::Missing
+        }
+    }
+}
+
+/// Interpretation (`case-model.md`): absent counts as not pregnant unless the request carries a
+/// pregnancy diagnosis; a male member is not pregnant.
+pub(super) fn pregnant<'a>(scope: &Scope<'_, 'a>, diagnoses: DiagnosisSetId) -> Value<'a> {
+    state_or_diagnosis(scope, scope.req.case.member.pregnant, diagnoses)
+}
+
+/// As [`pregnant`], for lactation.
+pub(super) fn lactating<'a>(scope: &Scope<'_, 'a>, diagnoses: DiagnosisSetId) -> Value<'a> {
+    state_or_diagnosis(scope, scope.req.case.member.lactating, diagnoses)
+}
+
+fn state_or_diagnosis<'a>(scope: &Scope<'_, 'a>, stated: Option<bool>, diagnoses: DiagnosisSetId) -> Value<'a> {
+    let case = scope.req.case;
+    if case.member.sex == Some(Sex::Male) {
+        return Value::Bool(false);
+    }
+    if let Some(stated) = stated {
+        return Value::Bool(stated);
+    }
+    let patterns = scope.req.pack.catalog.diagnosis_sets.get(diagnoses).map(|(_, p)| p.as_slice()).unwrap_or_default();
+    let diagnosed = case.diagnoses.iter().flatten().any(|d| patterns.iter().any(|p| p.matches(d.as_str())));
+    Value::Bool(diagnosed)
+}
+
+/// A screenable condition: present when stated, measured or listed as present; absent when
+/// stated or measured absent, or when screened and not listed; otherwise unknown. A direct fact
+/// always wins over the screening.
+pub(super) fn condition<'a>(
+    scope: &Scope<'_, 'a>,
+    which: necessity_case::ScreenableCondition,
+    field: &'static FieldDef<Clinical>,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    let clinical = &scope.req.case.clinical;
+    let stated = match (field.get)(clinical) {
+        FieldValue::Bool(b) => Some(b),
+        _ => None,
+    };
+    let measured = scope.req.pack.conditions.get(which.index()).and_then(Option::as_ref).and_then(|measure| {
+        let mut ignored = Vec::new();
+        let value = measure.fact.value(scope, &mut ignored);
+        match measure.test.apply(&value, scope.service_date()) {
+            crate::kleene::Truth::Met => Some(true),
+            crate::kleene::Truth::NotMet => Some(false),
+            crate::kleene::Truth::Unknown => None,
+        }
+    });
+    let listed = clinical.conditions_present.as_ref().is_some_and(|l| l.contains(&which));
+    let screened = clinical.conditions_screened == Some(true);
+    let tri = if stated == Some(true) || measured == Some(true) || listed {
+        Tri::met()
+    } else if stated == Some(false) || measured == Some(false) || screened {
+        Tri::not_met()
+    } else {
+        Tri::unknown(Missing::at(&format!("clinical.{}", field.name), &format!("clinical.{}", field.name)))
+    };
+    tri.into_value(missing)
+}

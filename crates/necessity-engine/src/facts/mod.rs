@@ -1,0 +1,191 @@
+//! Facts: what a criterion can read. *Direct* facts are fields of the request
+//! (`clinical.pain_score`), found through the case model's field tables. *Derived* facts are
+//! computed here, once, from the request and the member's history: windows and counts
+//! (`GEN-T`), sessions, levels and sides, imaging, conservative care. The pack composes them and
+//! supplies every threshold; this module holds no clinical threshold of its own.
+//!
+//! `vocabulary` says which names exist and checks their arguments when the pack is loaded;
+//! the other modules compute values when a request is evaluated.
+
+mod care;
+mod history;
+mod imaging;
+mod member;
+mod session;
+mod tri;
+mod value;
+mod vocabulary;
+
+pub(crate) use value::{Cmp, DateOp, Kind, Test, Value, Vocab};
+pub use value::{Missing, Shown};
+pub(crate) use vocabulary::{ArgError, Names, resolve, suggest as suggest_name};
+pub use vocabulary::{FactDoc, documented_facts};
+
+use crate::eval::Scope;
+use crate::pack::{DiagnosisSetId, FilterId, ParamId, SelectorId};
+use necessity_case::{Clinical, FieldDef, Member, PriorProcedure, ScreenableCondition, ServiceLine};
+
+/// A fact as the compiled pack refers to it.
+#[derive(Debug)]
+pub(crate) enum Fact {
+    Clinical(&'static FieldDef<Clinical>),
+    Member(&'static FieldDef<Member>),
+    Line(&'static FieldDef<ServiceLine>),
+    /// A field of the history entry a selector is looking at (selector `where` tests).
+    Entry(&'static FieldDef<PriorProcedure>),
+    Diagnoses,
+    AgeYears,
+    SkeletallyMature {
+        adult_age: ParamId,
+    },
+    Pregnant {
+        diagnoses: DiagnosisSetId,
+    },
+    Lactating {
+        diagnoses: DiagnosisSetId,
+    },
+    Condition(ScreenableCondition, &'static FieldDef<Clinical>),
+    LineCodeListed,
+    LineFamily,
+    LineProcedure,
+    LineRegion,
+    LineApproach,
+    LineGuidance,
+    LineTarget,
+    LinePrimaryCodePresent,
+    LineLevelsInCodeRegion,
+    Session(SessionCount, SessionQuery),
+    HistorySessions(SelectorId),
+    HistoryEntries(SelectorId),
+    PriorField {
+        of: SelectorId,
+        field: &'static FieldDef<PriorProcedure>,
+    },
+    PriorReliefLasted {
+        of: SelectorId,
+        period: ParamId,
+    },
+    PriorWasInitial {
+        of: SelectorId,
+        window: ParamId,
+    },
+    SecondInjectionsInEpisode {
+        of: SelectorId,
+        window: ParamId,
+    },
+    ImagingAdvancedDone {
+        modalities: u64,
+    },
+    ImagingCorrelated {
+        modalities: u64,
+    },
+    ImagingLesion(Box<imaging::LesionArgs>),
+    Care(care::CareQuestion, Box<care::CareArgs>),
+    CareMaintainedSince {
+        of: SelectorId,
+    },
+}
+
+/// What a session fact counts over the lines a query selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionCount {
+    Lines,
+    Units,
+    LevelSides,
+    Levels { per_region: bool },
+    Regions,
+    Families,
+}
+
+/// Which lines of the session a session fact looks at.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionQuery {
+    pub lines: FilterId,
+    pub except: Vec<FilterId>,
+    pub exclude: Exclude,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exclude {
+    /// Every other line.
+    This,
+    /// Lines of another procedure than this line's.
+    SameProcedure,
+    /// Every line, this one included.
+    Nothing,
+}
+
+impl Fact {
+    /// The fact's value for the line (and history entry) in scope; missing inputs are noted.
+    pub(crate) fn value<'a>(&self, scope: &Scope<'_, 'a>, missing: &mut Vec<Missing>) -> Value<'a> {
+        let case = scope.req.case;
+        let direct = |v: necessity_case::FieldValue<'a>, key: String, path: String, missing: &mut Vec<Missing>| {
+            let v = Value::from(v);
+            if matches!(v, Value::Missing) {
+                missing.push(Missing { key, path });
+            }
+            v
+        };
+        match self {
+            Self::Clinical(f) => {
+                direct((f.get)(&case.clinical), format!("clinical.{}", f.name), format!("clinical.{}", f.name), missing)
+            }
+            Self::Member(f) => {
+                direct((f.get)(&case.member), format!("member.{}", f.name), format!("member.{}", f.name), missing)
+            }
+            Self::Line(f) => direct(
+                (f.get)(scope.line()),
+                format!("line.{}", f.name),
+                format!("services[{}].{}", scope.line, f.name),
+                missing,
+            ),
+            Self::Entry(f) => match scope.entry() {
+                Some((i, entry)) => {
+                    direct((f.get)(entry), format!("history.{}", f.name), format!("history[{i}].{}", f.name), missing)
+                }
+                None => Value::Missing,
+            },
+            Self::Diagnoses => match &case.diagnoses {
+                Some(d) => Value::Diagnoses(d),
+                None => {
+                    missing.push(Missing::at("request.diagnoses", "diagnoses"));
+                    Value::Missing
+                }
+            },
+            Self::AgeYears => member::age_years(scope, missing),
+            Self::SkeletallyMature { adult_age } => member::skeletally_mature(scope, *adult_age, missing),
+            Self::Pregnant { diagnoses } => member::pregnant(scope, *diagnoses),
+            Self::Lactating { diagnoses } => member::lactating(scope, *diagnoses),
+            Self::Condition(c, field) => member::condition(scope, *c, field, missing),
+            Self::LineCodeListed => Value::Bool(scope.line_info().code.is_some()),
+            Self::LineFamily => scope.line_info().family.map_or(Value::Missing, Value::Enum),
+            Self::LineProcedure => scope.line_info().procedure.map_or(Value::Missing, Value::Enum),
+            Self::LineRegion => session::line_region(scope, missing),
+            Self::LineApproach => session::line_enum_choice(scope.line_info().approaches, scope, "approach", missing),
+            Self::LineGuidance => session::line_enum_choice(scope.line_info().guidance, scope, "guidance", missing),
+            Self::LineTarget => match scope.line_info().target {
+                Some(t) => Value::Enum(t.index()),
+                None => {
+                    missing.push(Missing::line(scope.line, "target"));
+                    Value::Missing
+                }
+            },
+            Self::LinePrimaryCodePresent => session::primary_code_present(scope, missing),
+            Self::LineLevelsInCodeRegion => session::levels_in_code_region(scope, missing),
+            Self::Session(count, query) => session::count(scope, *count, query),
+            Self::HistorySessions(sel) => history::sessions(scope, *sel, missing),
+            Self::HistoryEntries(sel) => history::entries(scope, *sel, missing),
+            Self::PriorField { of, field } => history::prior_field(scope, *of, field, missing),
+            Self::PriorReliefLasted { of, period } => history::prior_relief_lasted(scope, *of, *period, missing),
+            Self::PriorWasInitial { of, window } => history::prior_was_initial(scope, *of, *window, missing),
+            Self::SecondInjectionsInEpisode { of, window } => {
+                history::second_injections_in_episode(scope, *of, *window, missing)
+            }
+            Self::ImagingAdvancedDone { modalities } => imaging::advanced_done(scope, *modalities, false, missing),
+            Self::ImagingCorrelated { modalities } => imaging::advanced_done(scope, *modalities, true, missing),
+            Self::ImagingLesion(args) => imaging::lesion(scope, args, missing),
+            Self::Care(question, args) => care::evaluate(scope, *question, args, missing),
+            Self::CareMaintainedSince { of } => history::care_maintained_since(scope, *of, missing),
+        }
+    }
+}
