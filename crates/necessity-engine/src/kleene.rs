@@ -70,11 +70,16 @@ impl Truth {
         }
     }
 
-    /// If-then-else under Kleene logic: `(c and a) or (not c and b)`, so an unknown condition
-    /// still decides when both branches agree.
+    /// If-then-else: the branch the condition picks; with an unknown condition, the branches'
+    /// common value when they agree, else unknown (settling the condition can only pick one).
     #[must_use]
     pub fn choose(condition: Self, then: Self, otherwise: Self) -> Self {
-        condition.and(then).or(condition.not().and(otherwise))
+        match condition {
+            Self::Met => then,
+            Self::NotMet => otherwise,
+            Self::Unknown if then == otherwise => then,
+            Self::Unknown => Self::Unknown,
+        }
     }
 
     #[must_use]
