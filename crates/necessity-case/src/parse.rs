@@ -86,7 +86,6 @@ impl Case {
     }
 }
 
-
 struct Checker {
     issues: Vec<Issue>,
 }

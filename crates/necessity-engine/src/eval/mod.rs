@@ -150,7 +150,7 @@ fn reasons<'p>(pack: &'p Pack, trace: &[Evaluated]) -> Vec<Reason<'p>> {
             let node = pack.node(e.node);
             if node.role != Role::Advisory {
                 let against = node.role.holds_against();
-                collect(pack, trace, i, against, Truth::NotMet, None, &mut out);
+                collect(pack, trace, i, against, None, None, &mut out);
             }
         }
         i = e.end.max(i + 1);
@@ -163,23 +163,25 @@ fn bearing(value: Truth, against: bool) -> Truth {
     if against { value.not() } else { value }
 }
 
-/// Reports the node if it holds its parent back: when the parent is unknown, only unknown
-/// children hold it back (an alternative that failed is not what the provider must answer);
-/// when the parent is not met, every child that is not met or unknown does.
+/// Reports the node if it explains its parent's value: at the top of the line every criterion
+/// that is not met (or unknown) is reported, so a failing exclusion does not hide an unknown
+/// indication; below that, a child explains a parent that is not met only if it is not met
+/// itself (an unknown inside an alternative that already failed could not change anything),
+/// and a parent that is unknown only if it is unknown.
 fn collect<'p>(
     pack: &'p Pack,
     trace: &[Evaluated],
     at: usize,
     against: bool,
-    parent: Truth,
+    parent: Option<Truth>,
     within: Option<&'p str>,
     out: &mut Vec<Reason<'p>>,
 ) {
     let Some(e) = trace.get(at) else { return };
     let value = bearing(e.value, against);
     let holds_back = match parent {
-        Truth::Unknown => value == Truth::Unknown,
-        _ => value != Truth::Met,
+        None => value != Truth::Met,
+        Some(p) => value == p && p != Truth::Met,
     };
     if !e.applicable || !holds_back {
         return;
@@ -216,22 +218,25 @@ fn collect<'p>(
     match &node.shape {
         Shape::Not(_) => {
             for c in children {
-                collect(pack, trace, c, !against, value, inner_within, out);
+                collect(pack, trace, c, !against, Some(value), inner_within, out);
             }
         }
         Shape::Choose { .. } => {
             // Children are condition, then, otherwise: report the branch (or branches) taken.
             let cond = children.first().and_then(|c| trace.get(*c)).map(|c| c.value);
             for (k, c) in children.iter().enumerate() {
-                let taken = matches!((k, cond), (1, Some(Truth::Met | Truth::Unknown)) | (2, Some(Truth::NotMet | Truth::Unknown)));
+                let taken = matches!(
+                    (k, cond),
+                    (1, Some(Truth::Met | Truth::Unknown)) | (2, Some(Truth::NotMet | Truth::Unknown))
+                );
                 if taken {
-                    collect(pack, trace, *c, against, value, inner_within, out);
+                    collect(pack, trace, *c, against, Some(value), inner_within, out);
                 }
             }
         }
         _ => {
             for c in children {
-                collect(pack, trace, c, against, value, inner_within, out);
+                collect(pack, trace, c, against, Some(value), inner_within, out);
             }
         }
     }

@@ -1516,13 +1516,7 @@ impl<'s> Compiler<'s> {
 
     /// A leaf: its fact, its test, what a missing fact means, and how it reads.
     #[expect(clippy::too_many_lines, reason = "one match over the tests reads best in one place")]
-    fn leaf(
-        &mut self,
-        file: FileId,
-        at: At,
-        r: &RawNode,
-        env: &Env,
-    ) -> Option<CompiledLeaf> {
+    fn leaf(&mut self, file: FileId, at: At, r: &RawNode, env: &Env) -> Option<CompiledLeaf> {
         let (name, nat) = match (&r.fact, &r.condition) {
             (Some(f), _) => (self.subst(self.at(file, f), &f.value, env)?, self.at(file, f)),
             (None, Some(c)) => {
