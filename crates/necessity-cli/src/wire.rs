@@ -129,7 +129,8 @@ fn tree<'a>(nodes: &'a [TraceNode<'a>]) -> Vec<WireNode<'a>> {
     while let Some(first) = nodes.get(i) {
         let depth = first.depth;
         let end = nodes.iter().skip(i + 1).position(|n| n.depth <= depth).map_or(nodes.len(), |p| i + 1 + p);
-        let children = nodes.get(i + 1..end).map(tree).unwrap_or_default();
+        // The criteria under a node that does not apply are not shown.
+        let children = if first.applicable { nodes.get(i + 1..end).map(tree).unwrap_or_default() } else { Vec::new() };
         out.push(WireNode {
             id: first.node.id.as_deref(),
             name: first.node.name.as_deref(),

@@ -257,12 +257,18 @@ fn check_line(d: &Determination<'_>, index: usize, expect: &LineExpect, failures
         ));
     }
     for (id, want) in &expect.nodes {
-        let values: BTreeSet<&str> = line
-            .tree
-            .iter()
-            .filter(|n| n.node.id.as_deref() == Some(id.as_str()))
-            .map(|n| if n.applicable { shown_value(n.node.role, n.value) } else { "not_applicable" })
-            .collect();
+        // Nodes under a node that does not apply are not part of the answer.
+        let mut skip_below: Option<u16> = None;
+        let mut values: BTreeSet<&str> = BTreeSet::new();
+        for n in &line.tree {
+            if skip_below.is_some_and(|d| n.depth > d) {
+                continue;
+            }
+            skip_below = if n.applicable { None } else { Some(n.depth) };
+            if n.node.id.as_deref() == Some(id.as_str()) {
+                values.insert(if n.applicable { shown_value(n.node.role, n.value) } else { "not_applicable" });
+            }
+        }
         let reason_values: BTreeSet<&str> =
             line.reasons.iter().filter(|r| r.id == id).map(|r| r.shown_value()).collect();
         let values = if values.is_empty() { reason_values } else { values };

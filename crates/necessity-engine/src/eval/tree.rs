@@ -64,14 +64,16 @@ impl Walker<'_, '_, '_, '_, '_> {
             let mut ignored = Vec::new();
             value_of(pack, cond, self.scope, &mut ignored)
         });
-        let (value, applicable) = if applies == Some(Truth::NotMet) {
-            (Truth::Met, false)
-        } else {
-            self.depth += 1;
-            let body = self.shape(id, slot);
-            self.depth -= 1;
+        // The body is evaluated even when the node does not apply, so that a trace always has
+        // the same nodes for the same criteria; a node that does not apply holds.
+        self.depth += 1;
+        let body = self.shape(id, slot);
+        self.depth -= 1;
+        let (value, applicable) = match applies {
+            Some(Truth::NotMet) => (Truth::Met, false),
             // `applies_if` unknown: the node holds if it does not apply or if its body holds.
-            (applies.map_or(body, |c| c.not().or(body)), true)
+            Some(c) => (c.not().or(body), true),
+            None => (body, true),
         };
         if let (Some(trace), Some(slot)) = (self.trace.as_mut(), slot) {
             let end = trace.len();
