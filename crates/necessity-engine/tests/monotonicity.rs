@@ -53,7 +53,7 @@ fn examples() -> &'static [Value] {
 /// A value for a clinical field, from a random number; may be invalid (then the case is skipped).
 fn clinical_value(kind: FieldKind, r: u32) -> Value {
     match kind {
-        FieldKind::Bool => json!(r % 2 == 0),
+        FieldKind::Bool => json!(r.is_multiple_of(2)),
         FieldKind::Int(_) => json!(r % 12),
         FieldKind::Num(_) => json!(f64::from(r % 100) - 10.0),
         FieldKind::Date => json!(format!("202{}-{:02}-{:02}", 4 + r % 3, 1 + r % 12, 1 + r % 28)),
