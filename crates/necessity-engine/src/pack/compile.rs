@@ -969,7 +969,9 @@ impl<'s> Compiler<'s> {
                 at_least: m.value.at_least.clone(),
                 ..RawNode::default()
             };
-            let Some((fact, test, _, _)) = self.leaf(*file, fat, &raw, &Env::default()) else {
+            // A measurement that is not given falls back to the screening: it is never asked.
+            let env = Env { asks: false, ..Env::default() };
+            let Some((fact, test, _, _)) = self.leaf(*file, fat, &raw, &env) else {
                 continue;
             };
             if let Some(slot) = measures.get_mut(index) {
