@@ -1,8 +1,54 @@
 //! Bounded numbers: a value outside its clinical range is a validation error, not a guess.
 
 use crate::facts::{FactScalar, FieldKind, FieldValue, Unit};
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
+use std::fmt;
+
+/// Reads a whole number in a range, saying what was wrong when it is not one: a fraction, a
+/// string, a number out of range.
+struct WholeNumber {
+    what: &'static str,
+    min: u32,
+    max: u32,
+}
+
+impl WholeNumber {
+    fn check<E: de::Error>(&self, value: i128) -> Result<u32, E> {
+        u32::try_from(value).ok().filter(|v| (self.min..=self.max).contains(v)).ok_or_else(|| {
+            E::custom(format!("`{value}` is out of range: expected {} from {} to {}", self.what, self.min, self.max))
+        })
+    }
+}
+
+impl Visitor<'_> for WholeNumber {
+    type Value = u32;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: a whole number from {} to {}", self.what, self.min, self.max)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
+        self.check(i128::from(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
+        self.check(i128::from(v))
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<u32, E> {
+        self.check(i128::try_from(v).unwrap_or(i128::MAX))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<u32, E> {
+        if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+            #[expect(clippy::cast_possible_truncation, reason = "a whole number below 1e15")]
+            return self.check(v as i128);
+        }
+        Err(E::custom(format!("`{v}` is not a whole number: expected {} from {} to {}", self.what, self.min, self.max)))
+    }
+}
 
 macro_rules! bounded_int {
     ($(#[$meta:meta])* $name:ident, $min:expr, $max:expr, $unit:expr, $what:literal) => {
@@ -37,16 +83,7 @@ macro_rules! bounded_int {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = i128::deserialize(d)?;
-                let value = u32::try_from(raw).map_err(|_| {
-                    serde::de::Error::custom(format!(
-                        "`{raw}` is out of range: expected {} from {} to {}",
-                        $what,
-                        Self::MIN,
-                        Self::MAX
-                    ))
-                })?;
-                Self::new(value).map_err(serde::de::Error::custom)
+                d.deserialize_any(WholeNumber { what: $what, min: Self::MIN, max: Self::MAX }).map(Self)
             }
         }
 

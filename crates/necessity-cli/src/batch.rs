@@ -111,7 +111,13 @@ pub fn run(
                         format!("{} {position}", layout.position_word())
                     };
                     for issue in &error.issues {
-                        writeln!(err, "error: {place}: {}: {}", issue.path, issue.message)?;
+                        let message = if layout == Layout::Lines {
+                            // The request is one line: "line 1 column 87" inside it is the column.
+                            issue.message.replace(" at line 1 column ", " at column ")
+                        } else {
+                            issue.message.clone()
+                        };
+                        writeln!(err, "error: {place}: {}: {message}", issue.path)?;
                     }
                 }
             }

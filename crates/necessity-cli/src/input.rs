@@ -62,9 +62,12 @@ pub fn split(text: &str) -> Result<(Layout, Vec<Item<'_>>), InputError> {
             elements.into_iter().enumerate().map(|(i, raw)| Item { position: i + 1, text: raw.get() }).collect();
         return Ok((Layout::Array, items));
     }
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let first = lines.next().map(|(_, l)| l.trim());
-    let ndjson = first.is_some_and(|l| l.starts_with('{') && l.ends_with('}')) && lines.next().is_some();
+    // One JSON document (possibly pretty-printed) is one request; otherwise several lines that
+    // each start with `{` are NDJSON, even when one of them is broken.
+    let one_document = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let several = lines.clone().nth(1).is_some();
+    let ndjson = !one_document && several && lines.all(|l| l.trim_start().starts_with('{'));
     if ndjson {
         let items = text
             .lines()
@@ -99,6 +102,8 @@ mod tests {
     fn detects_the_three_layouts() {
         assert_eq!(split("{\"a\":1}").unwrap().0, Layout::Single);
         assert_eq!(split("{\n  \"a\": 1\n}\n").unwrap().0, Layout::Single);
+        let (layout, _) = split("{\"broken\":\n{\"b\":2}\n").unwrap();
+        assert_eq!(layout, Layout::Lines);
         let (layout, items) = split("{\"a\":1}\n\n{\"b\":2}\n").unwrap();
         assert_eq!(layout, Layout::Lines);
         assert_eq!(items.iter().map(|i| i.position).collect::<Vec<_>>(), vec![1, 3]);

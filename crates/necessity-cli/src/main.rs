@@ -87,18 +87,27 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(e.downcast_ref::<Failure>().map_or(exit::NO_INPUT, |f| f.0))
+            ExitCode::from(e.downcast_ref::<Failure>().map_or(exit::NO_INPUT, |f| f.code))
         }
     }
 }
 
-/// An error with the exit code it calls for.
+/// An error with the exit code it calls for; its message is the whole message.
 #[derive(Debug)]
-struct Failure(u8);
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn error(code: u8, message: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(Self { code, message: message.into() })
+    }
+}
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}", self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -140,7 +149,7 @@ fn sources(dir: Option<&Path>) -> Result<Vec<(String, PackSource)>> {
 }
 
 fn load(source: &PackSource) -> Result<Pack> {
-    Pack::load(source).map_err(|e| anyhow::Error::new(Failure(exit::BAD_PACK)).context(e.to_string()))
+    Pack::load(source).map_err(|e| Failure::error(exit::BAD_PACK, e.to_string()))
 }
 
 fn evaluate(input: &str, format: OutputFormat, pack: Option<&Path>, color: Color) -> Result<u8> {
@@ -191,8 +200,10 @@ fn read_input(input: &str) -> Result<String> {
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(text),
-        Err(e) => Err(anyhow::Error::new(Failure(exit::INVALID_INPUT))
-            .context(format!("the input is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))),
+        Err(e) => Err(Failure::error(
+            exit::INVALID_INPUT,
+            format!("the input is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        )),
     }
 }
 
