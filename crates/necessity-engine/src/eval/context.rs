@@ -33,6 +33,8 @@ pub(crate) struct LineInfo<'a> {
     /// The scope rule that decided the line, if any (such lines stand apart from session rules).
     pub scope_rule: Option<usize>,
     pub procedure: Option<ProcId>,
+    /// Procedures the line could be while a classifying fact is missing (bit set).
+    pub possible: u64,
     /// Line facts missing to choose the line's criteria (`GEN-LINE-1`).
     pub needs: Vec<LineField>,
     pub region: LineRegion,
@@ -129,16 +131,31 @@ fn line_info<'a>(pack: &'a Pack, line: &'a ServiceLine) -> LineInfo<'a> {
     let target = code.and_then(|c| c.target).or(line.target);
     let approaches = narrowed(code.map_or(0, |c| c.approaches), line.approach.map(|a| a.index()));
     let guidance = narrowed(code.map_or(0, |c| c.guidance), line.guidance.map(|g| g.index()));
-    let (procedure, needs) = match code {
-        Some(code) => classify_line(pack, code, line, target),
-        None => (None, Vec::new()),
+    let class = match code {
+        Some(code) => {
+            let view = LineView { line, target };
+            classify(pack.catalog.line_kinds.iter().filter(|k| kind_covers_code(k, &code.code)), &view)
+        }
+        None => Classification { procedure: None, possible: 0, needs: Vec::new() },
     };
     let region = match (code, family) {
         (Some(c), _) if c.region.is_some() => c.region.map_or(LineRegion::Unknown, LineRegion::Known),
         (_, Some(f)) => region_of_levels(pack, f, line.levels.as_deref()),
         _ => LineRegion::Unknown,
     };
-    LineInfo { line, code, family, scope_rule: None, procedure, needs, region, approaches, guidance, target }
+    LineInfo {
+        line,
+        code,
+        family,
+        scope_rule: None,
+        procedure: class.procedure,
+        possible: class.possible,
+        needs: class.needs,
+        region,
+        approaches,
+        guidance,
+        target,
+    }
 }
 
 /// The code's possible values, narrowed by what the line states when the code allows it.
@@ -261,45 +278,49 @@ fn kind_covers_code(kind: &LineKind, code: &str) -> bool {
     kind.codes.as_ref().is_some_and(|codes| codes.iter().any(|c| c == code))
 }
 
-/// The line's procedure, or the facts missing to choose it (`GEN-LINE-1`).
-fn classify_line(
-    pack: &Pack,
-    code: &CodeEntry,
-    line: &ServiceLine,
-    target: Option<Target>,
-) -> (Option<usize>, Vec<LineField>) {
-    let view = LineView { line, target };
-    for kind in pack.catalog.line_kinds.iter().filter(|k| kind_covers_code(k, &code.code)) {
-        match fit(kind, &view) {
-            Fit::Chosen => return (Some(kind.procedure), Vec::new()),
+/// What a line or history entry is: its procedure when one kind fits, else the procedures it
+/// could still be and the facts that would tell (`GEN-LINE-1`).
+pub(crate) struct Classification {
+    pub procedure: Option<ProcId>,
+    /// Bit set of the procedures not ruled out.
+    pub possible: u64,
+    pub needs: Vec<LineField>,
+}
+
+fn classify<'k>(kinds: impl Iterator<Item = &'k LineKind>, item: &impl Classifiable) -> Classification {
+    let mut possible = 0u64;
+    let mut needs: Option<Vec<LineField>> = None;
+    for kind in kinds {
+        let bit = 1u64 << kind.procedure;
+        match fit(kind, item) {
+            Fit::Chosen if needs.is_none() => {
+                return Classification { procedure: Some(kind.procedure), possible: bit, needs: Vec::new() };
+            }
+            Fit::Chosen => {
+                // An earlier kind lacks a fact: this one is one more possibility, and the last.
+                possible |= bit;
+                break;
+            }
             Fit::RuledOut => {}
-            Fit::Lacks(fields) => return (None, fields),
+            Fit::Lacks(fields) => {
+                possible |= bit;
+                needs.get_or_insert(fields);
+            }
         }
     }
-    (None, Vec::new())
+    Classification { procedure: None, possible, needs: needs.unwrap_or_default() }
 }
 
 /// A history entry's possible procedures: an entry that lacks a classifying fact could be any
 /// procedure it does not rule out (it counts toward limits, never as evidence).
 fn entry_info(pack: &Pack, entry: &PriorProcedure) -> EntryInfo {
     let code = entry.code.as_ref().and_then(|c| pack.catalog.codes.get(c.as_str()));
-    let mut procedures = 0u64;
-    let mut certain = false;
     let applicable = pack.catalog.line_kinds.iter().filter(|k| match code {
         Some(code) => kind_covers_code(k, &code.code),
         None => entry.target.is_some_and(|t| k.targets & (1u64 << t.index()) != 0),
     });
-    for kind in applicable {
-        match fit(kind, entry) {
-            Fit::Chosen => {
-                certain = procedures == 0;
-                procedures |= 1u64 << kind.procedure;
-                break;
-            }
-            Fit::RuledOut => {}
-            Fit::Lacks(_) => procedures |= 1u64 << kind.procedure,
-        }
-    }
+    let class = classify(applicable, entry);
+    let (procedures, certain) = (class.possible, class.procedure.is_some());
     let family = code.map(|c| c.family).or_else(|| {
         (procedures != 0)
             .then(|| procedures.trailing_zeros() as usize)

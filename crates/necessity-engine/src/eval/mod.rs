@@ -75,8 +75,15 @@ fn evaluate_line<'p>(pack: &'p Pack, req: &Request<'_>, index: usize) -> LineRes
         return result;
     }
 
-    // A line that lacks the facts choosing its criteria pends for them (`GEN-LINE-1`).
-    if !info.needs.is_empty() {
+    // A line that lacks the facts choosing its criteria pends for them (`GEN-LINE-1`), unless
+    // none of the procedures it could be has criteria in this pack.
+    let could_be_decided = pack
+        .catalog
+        .procedures
+        .iter()
+        .enumerate()
+        .any(|(i, p)| info.possible & (1u64 << i) != 0 && p.criteria.is_some());
+    if !info.needs.is_empty() && could_be_decided {
         let missing: Vec<Missing> = info.needs.iter().map(|f| Missing::line(index, f.name())).collect();
         let reason = plain_reason(pack, pack.line_needs_fact, Truth::Unknown, missing);
         result.questions = questions_for(pack, index, std::slice::from_ref(&reason));
@@ -190,7 +197,10 @@ fn collect<'p>(
     let mut inner_within = within;
     if let Some(id) = node.id.as_deref().filter(|id| Some(*id) != within) {
         let subtree = trace.get(at..e.end).unwrap_or_default();
-        let mut missing: Vec<Missing> = subtree.iter().flat_map(|s| s.missing.iter().cloned()).collect();
+        let mut missing = Vec::new();
+        if e.value == Truth::Unknown {
+            unknown_leaves_missing(trace, at, &mut missing);
+        }
         missing.sort();
         missing.dedup();
         let mut facts: Vec<Reading<'p>> = Vec::new();
@@ -239,6 +249,19 @@ fn collect<'p>(
                 collect(pack, trace, c, against, Some(value), inner_within, out);
             }
         }
+    }
+}
+
+/// The missing facts that leave a node unknown: those of its unknown leaves, reached through
+/// unknown children only (an unknown inside a part that is already decided settles nothing).
+fn unknown_leaves_missing(trace: &[Evaluated], at: usize, into: &mut Vec<Missing>) {
+    let Some(e) = trace.get(at) else { return };
+    if e.value != Truth::Unknown || !e.applicable {
+        return;
+    }
+    into.extend(e.missing.iter().cloned());
+    for c in child_indices(trace, at) {
+        unknown_leaves_missing(trace, c, into);
     }
 }
 

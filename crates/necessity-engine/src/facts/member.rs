@@ -67,9 +67,9 @@ fn state_or_diagnosis<'a>(scope: &Scope<'_, 'a>, stated: Option<bool>, diagnoses
     Value::Bool(diagnosed)
 }
 
-/// A screenable condition: present when stated, measured or listed as present; absent when
-/// stated or measured absent, or when screened and not listed; otherwise unknown. A direct fact
-/// always wins over the screening.
+/// A screenable condition. A direct fact (the stated yes/no, or a measurement the pack names)
+/// always wins over the screening; without one, a condition listed in `conditions_present` is
+/// present, one not listed on a screened request is absent, and otherwise it is unknown.
 pub(super) fn condition<'a>(
     scope: &Scope<'_, 'a>,
     which: necessity_case::ScreenableCondition,
@@ -92,9 +92,15 @@ pub(super) fn condition<'a>(
     });
     let listed = clinical.conditions_present.as_ref().is_some_and(|l| l.contains(&which));
     let screened = clinical.conditions_screened == Some(true);
-    let tri = if stated == Some(true) || measured == Some(true) || listed {
+    // Direct facts (a stated yes/no, a measurement) decide first; present wins between them.
+    // Only when neither is given does the screening (listed, or screened and not listed) decide.
+    let tri = if stated == Some(true) || measured == Some(true) {
         Tri::met()
-    } else if stated == Some(false) || measured == Some(false) || screened {
+    } else if stated == Some(false) || measured == Some(false) {
+        Tri::not_met()
+    } else if listed {
+        Tri::met()
+    } else if screened {
         Tri::not_met()
     } else {
         Tri::unknown(Missing::at(&format!("clinical.{}", field.name), &format!("clinical.{}", field.name)))

@@ -88,7 +88,9 @@ fn passes(filter: &LineFilter, info: &crate::eval::LineInfo<'_>) -> Pass {
         match info.procedure {
             Some(p) if filter.procedures & (1u64 << p) != 0 => {}
             Some(_) => return Pass::No,
-            None => pass = Pass::Possibly,
+            // Pending a classifying fact: it counts if it could still be one of them.
+            None if info.possible & filter.procedures != 0 => pass = Pass::Possibly,
+            None => return Pass::No,
         }
     }
     if filter.approaches != 0 {
