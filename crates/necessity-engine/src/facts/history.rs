@@ -183,17 +183,25 @@ pub(super) fn entries<'a>(scope: &Scope<'_, 'a>, sel: SelectorId, missing: &mut 
     Value::Count { lo: u32::try_from(lo).unwrap_or(u32::MAX), hi: u32::try_from(found.len()).unwrap_or(u32::MAX) }
 }
 
-/// The most recent entry that is evidence (surely the selected procedure; entries that merely
-/// count toward limits are not).
-fn latest(scope: &Scope<'_, '_>, sel: &Selector) -> Option<(usize, Vec<Missing>)> {
-    all_matches(scope, sel, service_anchor(scope, sel))
+/// The most recent session of evidence entries (surely the selected procedure; entries that
+/// merely count toward limits are not): every such entry on the latest date, in input order.
+/// A session recorded as several entries (64483 and 64484 on one day) is one prior procedure.
+fn latest(scope: &Scope<'_, '_>, sel: &Selector) -> Option<Vec<usize>> {
+    let evidence: Vec<usize> = all_matches(scope, sel, service_anchor(scope, sel))
         .into_iter()
-        .filter_map(|(i, m)| match m {
-            Match::Sure => Some((i, Vec::new())),
-            Match::Possible(why) => Some((i, why)),
-            _ => None,
-        })
-        .max_by_key(|(i, _)| (date_of(scope, *i), *i))
+        .filter_map(|(i, m)| matches!(m, Match::Sure | Match::Possible(_)).then_some(i))
+        .collect();
+    let last = evidence.iter().filter_map(|i| date_of(scope, *i)).max()?;
+    Some(evidence.into_iter().filter(|i| date_of(scope, *i) == Some(last)).collect())
+}
+
+/// The first entry of the session that states the field, else the session's first entry.
+fn stating(scope: &Scope<'_, '_>, session: &[usize], states: impl Fn(&PriorProcedure) -> bool) -> Option<usize> {
+    session
+        .iter()
+        .copied()
+        .find(|i| scope.req.history.get(*i).is_some_and(&states))
+        .or_else(|| session.first().copied())
 }
 
 fn no_prior(missing: &mut Vec<Missing>) -> Value<'static> {
@@ -210,7 +218,10 @@ pub(super) fn prior_field<'a>(
     let Some(sel) = selector(scope, sel) else {
         return Value::Missing;
     };
-    let Some((i, _)) = latest(scope, sel) else {
+    let Some(session) = latest(scope, sel) else {
+        return no_prior(missing);
+    };
+    let Some(i) = stating(scope, &session, |e| (field.get)(e) != necessity_case::FieldValue::Missing) else {
         return no_prior(missing);
     };
     let Some(entry) = scope.req.history.get(i) else {
@@ -232,7 +243,10 @@ pub(super) fn prior_relief_lasted<'a>(
     let Some(sel) = selector(scope, sel) else {
         return Value::Missing;
     };
-    let Some((i, _)) = latest(scope, sel) else {
+    let Some(session) = latest(scope, sel) else {
+        return no_prior(missing);
+    };
+    let Some(i) = stating(scope, &session, |e| e.relief_duration_days.is_some()) else {
         return no_prior(missing);
     };
     let Some(entry) = scope.req.history.get(i) else {
@@ -265,7 +279,7 @@ pub(super) fn prior_was_initial<'a>(
     let Some(sel) = selector(scope, sel) else {
         return Value::Missing;
     };
-    let Some((i, _)) = latest(scope, sel) else {
+    let Some(i) = latest(scope, sel).and_then(|session| session.first().copied()) else {
         return no_prior(missing);
     };
     Value::Bool(was_initial(scope, sel, i, period_of(scope, window)))
@@ -301,7 +315,8 @@ pub(super) fn second_injections_in_episode<'a>(
         return Value::count(0);
     };
     let (mut lo, mut hi) = (0u32, 0u32);
-    for i in chain.into_iter().filter(|i| *i != start && date_of(scope, *i).is_some_and(|d| d >= start_date)) {
+    // Entries on the start's own date are the initial session itself.
+    for i in chain.into_iter().filter(|i| date_of(scope, *i).is_some_and(|d| d > start_date)) {
         match scope.req.history.get(i).and_then(|e| e.is_second_injection) {
             Some(true) => {
                 lo += 1;
@@ -330,7 +345,7 @@ pub(super) fn care_maintained_since<'a>(
     let Some(sel) = selector(scope, sel) else {
         return Value::Missing;
     };
-    let Some((i, _)) = latest(scope, sel) else {
+    let Some(i) = latest(scope, sel).and_then(|session| session.first().copied()) else {
         return no_prior(missing);
     };
     let Some(prior) = date_of(scope, i) else {

@@ -172,7 +172,7 @@ impl Fact {
             },
             Self::LinePrimaryCodePresent => session::primary_code_present(scope, missing),
             Self::LineLevelsInCodeRegion => session::levels_in_code_region(scope, missing),
-            Self::Session(count, query) => session::count(scope, *count, query),
+            Self::Session(count, query) => session::count(scope, *count, query, missing),
             Self::HistorySessions(sel) => history::sessions(scope, *sel, missing),
             Self::HistoryEntries(sel) => history::entries(scope, *sel, missing),
             Self::PriorField { of, field } => history::prior_field(scope, *of, field, missing),

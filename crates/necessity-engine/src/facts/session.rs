@@ -105,7 +105,12 @@ fn passes(filter: &LineFilter, info: &crate::eval::LineInfo<'_>) -> Pass {
 }
 
 /// Counts over the session's lines that the query selects.
-pub(super) fn count<'a>(scope: &Scope<'_, 'a>, what: SessionCount, query: &SessionQuery) -> Value<'a> {
+pub(super) fn count<'a>(
+    scope: &Scope<'_, 'a>,
+    what: SessionCount,
+    query: &SessionQuery,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
     let req = scope.req;
     let this = scope.line_info();
     let filter = |id: usize| req.pack.filters.get(id);
@@ -178,7 +183,11 @@ pub(super) fn count<'a>(scope: &Scope<'_, 'a>, what: SessionCount, query: &Sessi
                     Some(LineRegion::Several) if *pass == Pass::Surely => {
                         return Value::Count { lo: 2, hi: u32::MAX };
                     }
-                    _ => unknown += 1,
+                    _ => {
+                        // A line of a code that allows any region, without levels.
+                        unknown += 1;
+                        missing.push(Missing::line(*j, "levels"));
+                    }
                 }
             }
             let lo = u32::try_from(sure.len()).unwrap_or(u32::MAX);
