@@ -187,6 +187,40 @@ impl FactListItem for DiagnosisCode {
     }
 }
 
+/// Whether a field holds nothing, so that the canonical form (and the case hash) leaves it out:
+/// an absent fact and a field not written are the same request.
+pub trait MaybeAbsent {
+    fn is_absent(&self) -> bool;
+}
+
+impl<T> MaybeAbsent for Option<T> {
+    fn is_absent(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<T> MaybeAbsent for Vec<T> {
+    fn is_absent(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+macro_rules! never_absent {
+    ($($ty:ty),*) => {$(
+        impl MaybeAbsent for $ty {
+            fn is_absent(&self) -> bool {
+                false
+            }
+        }
+    )*};
+}
+never_absent!(crate::codes::ProcedureCode, crate::numbers::Units, Date, crate::enums::CareKind);
+
+/// For `skip_serializing_if`.
+pub fn is_absent<T: MaybeAbsent>(value: &T) -> bool {
+    value.is_absent()
+}
+
 /// One named field of `S`.
 pub struct FieldDef<S: 'static> {
     pub name: &'static str,
@@ -231,6 +265,7 @@ macro_rules! fact_struct {
             $(
                 #[doc = $doc]
                 $(#[$fmeta])*
+                #[serde(skip_serializing_if = "crate::facts::is_absent")]
                 pub $field: $ty,
             )*
         }

@@ -28,6 +28,7 @@ impl JsonSchema for IsoDate {
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// The submitter's request identifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Planned date of service; every window counts back from it.
     #[schemars(with = "IsoDate")]
@@ -35,12 +36,15 @@ pub struct Case {
     #[serde(default)]
     pub member: Member,
     /// ICD-10-CM codes on the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnoses: Option<Vec<DiagnosisCode>>,
     /// The service lines, all in the same session (same day).
     pub services: Vec<ServiceLine>,
     #[serde(default)]
     pub clinical: Clinical,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conservative_care: Option<Vec<CareEpisode>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub imaging: Option<Vec<ImagingStudy>>,
     /// Prior procedures the submitter reports.
     #[serde(default)]
@@ -387,10 +391,14 @@ pub struct ModicFinding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LumbarSurgery {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<SurgeryKind>,
     #[schemars(with = "Option<IsoDate>")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub radicular_pain_resolved: Option<bool>,
 }
 
@@ -442,13 +450,18 @@ fact_struct! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImagingStudy {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modality: Option<ImagingModality>,
     #[schemars(with = "Option<IsoDate>")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<Date>,
     /// Read by an independent radiologist.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub independent_radiologist: Option<bool>,
     /// Findings correlate with the clinical findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub correlates_with_clinical: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<Vec<Finding>>,
 }
 
@@ -457,10 +470,15 @@ pub struct ImagingStudy {
 #[serde(deny_unknown_fields)]
 pub struct Finding {
     pub kind: FindingKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub side: Option<Side>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nerve_root_compression: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub due_to: Option<DueTo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_mm: Option<Millimetres>,
 }
 

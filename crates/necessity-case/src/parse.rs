@@ -5,7 +5,7 @@ use crate::level::Level;
 use crate::model::{CareEpisode, Case, PriorProcedure, ServiceLine};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// The most service lines one request may carry.
 pub const MAX_SERVICE_LINES: usize = 50;
@@ -46,6 +46,10 @@ impl std::error::Error for CaseError {}
 
 /// Parses and validates one request given as JSON text.
 pub fn parse_case(json: &str) -> Result<Case, CaseError> {
+    // Valid requests take the fast path; only a failure is parsed again to find its path.
+    if let Ok(case) = serde_json::from_str::<Case>(json) {
+        return validate(case);
+    }
     let mut de = serde_json::Deserializer::from_str(json);
     let case: Case = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
     de.end().map_err(|e| CaseError::one(".", format!("unexpected content after the request: {e}")))?;
@@ -75,14 +79,31 @@ impl Case {
     /// same, whatever its key order or whitespace.
     #[must_use]
     pub fn content_hash(&self) -> String {
-        let canonical = serde_json::to_vec(self).unwrap_or_default();
-        let digest = Sha256::digest(&canonical);
+        // Serialized straight into the hasher: no intermediate buffer.
+        let mut hasher = HashWriter(Sha256::new());
+        let _ = serde_json::to_writer(&mut hasher, self);
+        let digest = hasher.0.finalize();
         let mut out = String::with_capacity(7 + 64);
         out.push_str("sha256:");
         for byte in digest {
-            let _ = write!(out, "{byte:02x}");
+            for nibble in [byte >> 4, byte & 0xf] {
+                out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            }
         }
         out
+    }
+}
+
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

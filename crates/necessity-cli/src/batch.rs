@@ -23,15 +23,27 @@ pub struct Summary {
     pub invalid: usize,
 }
 
-/// Requests per parallel chunk: bounds the memory held for ordered output.
-const CHUNK: usize = 4096;
+/// Requests per parallel chunk. Small enough that the rendered output held for ordering stays
+/// in memory already touched (a large chunk spends its time in page faults), large enough to
+/// keep both threads busy.
+const CHUNK: usize = 256;
 
 enum Outcome {
     Rendered(Vec<u8>),
     Invalid { position: usize, error: CaseError, rendered: Vec<u8> },
 }
 
-fn one(pack: &Pack, item: &Item<'_>, layout: Layout, format: Format, style: Style, pretty: bool) -> Outcome {
+/// What every request of a run shares.
+struct Run<'p> {
+    pack: &'p Pack,
+    fragments: wire::Fragments,
+    layout: Layout,
+    format: Format,
+    style: Style,
+}
+
+fn one(run: &Run<'_>, item: &Item<'_>) -> Outcome {
+    let (pack, layout, format, style) = (run.pack, run.layout, run.format, run.style);
     let parsed = input::check_size(item)
         .map_err(|m| CaseError { issues: vec![necessity_case::Issue { path: ".".into(), message: m }] })
         .and_then(|()| parse_case(item.text));
@@ -40,12 +52,16 @@ fn one(pack: &Pack, item: &Item<'_>, layout: Layout, format: Format, style: Styl
             let determination = evaluate_request(pack, &case);
             let bytes = match format {
                 Format::Json => {
-                    let wire = wire::determination(&determination);
-                    let mut bytes = if pretty {
-                        serde_json::to_vec_pretty(&wire).unwrap_or_default()
-                    } else {
-                        serde_json::to_vec(&wire).unwrap_or_default()
-                    };
+                    let mut bytes = Vec::with_capacity(16 * 1024);
+                    if wire::write(&mut bytes, &determination, &run.fragments).is_err() {
+                        bytes.clear();
+                    }
+                    if layout == Layout::Single {
+                        // One request is printed for people: indented, keys in the same order.
+                        bytes = serde_json::from_slice::<serde_json::Value>(&bytes)
+                            .and_then(|v| serde_json::to_vec_pretty(&v))
+                            .unwrap_or(bytes);
+                    }
                     bytes.push(b'\n');
                     bytes
                 }
@@ -91,11 +107,10 @@ pub fn run(
     err: &mut impl Write,
 ) -> Result<Summary, Box<dyn std::error::Error + Send + Sync>> {
     let (layout, items) = input::split(text)?;
-    let pretty = layout == Layout::Single;
+    let run = Run { pack, fragments: wire::Fragments::new(pack), layout, format, style };
     let mut summary = Summary::default();
     for chunk in items.chunks(CHUNK) {
-        let outcomes: Vec<Outcome> =
-            chunk.par_iter().map(|item| one(pack, item, layout, format, style, pretty)).collect();
+        let outcomes: Vec<Outcome> = chunk.par_iter().map(|item| one(&run, item)).collect();
         for outcome in outcomes {
             match outcome {
                 Outcome::Rendered(bytes) => {

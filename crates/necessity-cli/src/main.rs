@@ -171,7 +171,8 @@ fn evaluate(input: &str, format: OutputFormat, pack: Option<&Path>, color: Color
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
     };
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    // Small: a determination larger than the buffer is written straight through, not copied.
+    let mut out = std::io::BufWriter::with_capacity(8 * 1024, stdout.lock());
     let mut err = std::io::stderr().lock();
     let summary = match batch::run(&pack, &text, format, style, &mut out, &mut err) {
         Ok(s) => s,

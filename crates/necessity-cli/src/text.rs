@@ -116,7 +116,7 @@ fn render_line(out: &mut String, line: &LineResult<'_>, style: Style) {
         let _ =
             writeln!(out, "{indent}{} {} {}  {}", mark(value), style.bold(r.id), value.replace('_', " "), r.explain);
         if !r.missing.is_empty() {
-            let paths: Vec<&str> = r.missing.iter().map(|m| m.path.as_str()).collect();
+            let paths: Vec<String> = r.missing.iter().map(necessity_engine::Missing::path).collect();
             let _ = writeln!(out, "{indent}    {}", style.dim(&format!("missing: {}", paths.join(", "))));
         }
     }

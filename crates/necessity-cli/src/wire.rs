@@ -1,209 +1,331 @@
-//! The JSON form of a determination. Its own types, converted by hand from the engine's, so
-//! the engine can change without breaking clients; `docs/determination.md` documents them.
+//! The JSON form of a determination (`docs/determination.md`). Its own types and writer, so
+//! the engine can change without breaking clients.
+//!
+//! The criteria tree is most of the output and most of it is constant per pack node (ids,
+//! shapes, the tests as written), so each node's constant part is escaped once per run
+//! ([`Fragments`]) and the tree is written as bytes; everything else goes through serde.
 
-use necessity_engine::{Determination, LineResult, Question, Shown, TraceNode, shown_value};
+use necessity_engine::{Determination, LineResult, Missing, Pack, Question, Role, TraceNode, shown_value};
 use serde::Serialize;
 
 /// Version of this JSON form; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Serialize)]
-pub struct WireDetermination<'a> {
-    pub format: u32,
-    pub request_id: Option<&'a str>,
-    pub case_hash: &'a str,
-    pub service_date: String,
-    pub pack: WirePack<'a>,
-    pub decision: &'static str,
-    pub action: &'static str,
-    pub lines: Vec<WireLine<'a>>,
-    pub questions: Vec<WireQuestion<'a>>,
-    pub advisories: Vec<WireAdvisory<'a>>,
-    pub engine: WireEngine,
+/// The constant JSON of every criteria node of a pack, escaped once: the node in a tree
+/// (`"id":…,"name":…,"shape":…,"test":…`), the node as a reason (`"id":…,"kind":…,
+/// "explanation":…,"source":…`), its test as a fact label, and the node as an advisory.
+#[derive(Debug)]
+pub struct Fragments {
+    heads: Vec<String>,
+    reason_heads: Vec<String>,
+    labels: Vec<String>,
+    advisories: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct WirePack<'a> {
-    pub name: &'a str,
-    pub version: &'a str,
-    pub effective_from: String,
-    pub effective_to: Option<String>,
-    pub content_hash: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WireEngine {
-    pub name: &'static str,
-    pub version: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WireLine<'a> {
-    pub index: usize,
-    pub code: &'a str,
-    pub code_label: Option<&'a str>,
-    pub procedure: Option<&'a str>,
-    pub procedure_label: Option<&'a str>,
-    pub decision: &'static str,
-    pub reasons: Vec<WireReason<'a>>,
-    pub questions: Vec<WireQuestion<'a>>,
-    pub advisories: Vec<WireAdvisory<'a>>,
-    /// The criteria applied, as a tree, with every node's value.
-    pub criteria: Vec<WireNode<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WireReason<'a> {
-    pub id: &'a str,
-    pub kind: &'static str,
-    pub value: &'static str,
-    pub explanation: &'a str,
-    pub source: &'a str,
-    pub within: Option<&'a str>,
-    pub facts: Vec<WireFact<'a>>,
-    pub missing: Vec<&'a str>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WireFact<'a> {
-    pub fact: &'a str,
-    pub value: &'a Shown,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WireQuestion<'a> {
-    pub question: &'a str,
-    pub key: &'a str,
-    /// Where the answers go in the request.
-    pub answer_at: &'a [String],
-    /// Ids the answer would settle.
-    pub settles: &'a [String],
-    pub lines: &'a [usize],
-}
-
-#[derive(Debug, Serialize)]
-pub struct WireAdvisory<'a> {
-    pub id: &'a str,
-    pub explanation: &'a str,
-    pub source: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WireNode<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<&'a str>,
-    pub shape: &'static str,
-    pub value: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub read: Option<&'a Shown>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub missing: Vec<&'a str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub children: Vec<WireNode<'a>>,
-}
-
-fn role_word(role: necessity_engine::Role) -> &'static str {
-    match role {
-        necessity_engine::Role::Requirement => "requirement",
-        necessity_engine::Role::Limit => "limit",
-        necessity_engine::Role::Exclusion => "exclusion",
-        necessity_engine::Role::Contraindication => "contraindication",
-        necessity_engine::Role::Advisory => "advisory",
-        necessity_engine::Role::Scope => "scope",
-    }
-}
-
-fn question(q: &Question) -> WireQuestion<'_> {
-    WireQuestion { question: &q.text, key: &q.key, answer_at: &q.paths, settles: &q.settles, lines: &q.lines }
-}
-
-/// Builds the nested tree from the preorder trace (children are the following nodes one level
-/// deeper, up to the next node at the same depth or above).
-fn tree<'a>(nodes: &'a [TraceNode<'a>]) -> Vec<WireNode<'a>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(first) = nodes.get(i) {
-        let depth = first.depth;
-        let end = nodes.iter().skip(i + 1).position(|n| n.depth <= depth).map_or(nodes.len(), |p| i + 1 + p);
-        // The criteria under a node that does not apply are not shown.
-        let children = if first.applicable { nodes.get(i + 1..end).map(tree).unwrap_or_default() } else { Vec::new() };
-        out.push(WireNode {
-            id: first.node.id.as_deref(),
-            name: first.node.name.as_deref(),
-            shape: first.shape(),
-            value: if first.applicable { shown_value(first.node.role, first.value) } else { "not_applicable" },
-            test: first.test,
-            read: first.reading.as_ref(),
-            missing: first.missing.iter().map(|m| m.path.as_str()).collect(),
-            children,
-        });
-        i = end;
-    }
-    out
-}
-
-fn line<'a>(l: &'a LineResult<'a>) -> WireLine<'a> {
-    WireLine {
-        index: l.index,
-        code: &l.code,
-        code_label: l.code_label,
-        procedure: l.procedure,
-        procedure_label: l.procedure_label,
-        decision: l.decision.as_str(),
-        reasons: l
-            .reasons
+impl Fragments {
+    #[must_use]
+    pub fn new(pack: &Pack) -> Self {
+        let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
+        let heads = pack
+            .nodes()
             .iter()
-            .map(|r| WireReason {
-                id: r.id,
-                kind: role_word(r.role),
-                value: r.shown_value(),
-                explanation: r.explain,
-                source: r.source,
-                within: r.within,
-                facts: r.facts.iter().map(|f| WireFact { fact: f.fact, value: &f.value }).collect(),
-                missing: r.missing.iter().map(|m| m.path.as_str()).collect(),
+            .map(|node| {
+                let mut head = String::new();
+                if let Some(id) = &node.id {
+                    head.push_str(&format!("\"id\":{},", quote(id)));
+                }
+                if let Some(name) = &node.name {
+                    head.push_str(&format!("\"name\":{},", quote(name)));
+                }
+                head.push_str(&format!("\"shape\":\"{}\"", node.shape_name()));
+                if let Some(test) = node.test_label() {
+                    head.push_str(&format!(",\"test\":{}", quote(test)));
+                }
+                head
             })
-            .collect(),
-        questions: l.questions.iter().map(question).collect(),
-        advisories: l
-            .advisories
+            .collect();
+        let text = |s: &Option<String>| quote(s.as_deref().unwrap_or(""));
+        let reason_heads = pack
+            .nodes()
             .iter()
-            .map(|a| WireAdvisory { id: a.id, explanation: a.explain, source: a.source })
-            .collect(),
-        criteria: tree(&l.tree),
+            .map(|n| {
+                format!(
+                    "\"id\":{},\"kind\":\"{}\",\"explanation\":{},\"source\":{}",
+                    text(&n.id),
+                    role_word(n.role),
+                    text(&n.explain),
+                    text(&n.source)
+                )
+            })
+            .collect();
+        let labels = pack.nodes().iter().map(|n| quote(n.test_label().unwrap_or(""))).collect();
+        let advisories = pack
+            .nodes()
+            .iter()
+            .map(|n| {
+                format!(
+                    "{{\"id\":{},\"explanation\":{},\"source\":{}}}",
+                    text(&n.id),
+                    text(&n.explain),
+                    text(&n.source)
+                )
+            })
+            .collect();
+        Self { heads, reason_heads, labels, advisories }
+    }
+
+    fn get<'f>(list: &'f [String], node: &necessity_engine::Node) -> &'f [u8] {
+        list.get(node.index()).map_or(b"null", |s| s.as_bytes())
     }
 }
 
-/// The wire form of a determination.
-#[must_use]
-pub fn determination<'a>(d: &'a Determination<'a>) -> WireDetermination<'a> {
-    WireDetermination {
-        format: FORMAT_VERSION,
-        request_id: d.request_id.as_deref(),
-        case_hash: &d.case_hash,
-        service_date: d.service_date.to_string(),
-        pack: WirePack {
+#[derive(Debug, Serialize)]
+struct WirePack<'a> {
+    name: &'a str,
+    version: &'a str,
+    effective_from: String,
+    effective_to: Option<String>,
+    content_hash: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct WireEngine {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct WireQuestion<'a> {
+    question: &'a str,
+    key: &'a str,
+    /// Where the answers go in the request.
+    answer_at: &'a [String],
+    /// Ids the answer would settle.
+    settles: &'a [String],
+    lines: &'a [usize],
+}
+
+/// Request paths of missing facts, written without building strings.
+struct Paths<'m>(&'m [Missing]);
+
+impl Serialize for Paths<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(PathOf))
+    }
+}
+
+struct PathOf<'m>(&'m Missing);
+
+impl Serialize for PathOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}
+
+fn role_word(role: Role) -> &'static str {
+    match role {
+        Role::Requirement => "requirement",
+        Role::Limit => "limit",
+        Role::Exclusion => "exclusion",
+        Role::Contraindication => "contraindication",
+        Role::Advisory => "advisory",
+        Role::Scope => "scope",
+    }
+}
+
+fn questions(qs: &[Question]) -> Vec<WireQuestion<'_>> {
+    qs.iter()
+        .map(|q| WireQuestion {
+            question: &q.text,
+            key: &q.key,
+            answer_at: &q.paths,
+            settles: &q.settles,
+            lines: &q.lines,
+        })
+        .collect()
+}
+
+fn write_advisories(out: &mut Vec<u8>, list: &[necessity_engine::Advisory<'_>], fragments: &Fragments) {
+    out.push(b'[');
+    for (i, a) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(Fragments::get(&fragments.advisories, a.node));
+    }
+    out.push(b']');
+}
+
+fn write_reasons(out: &mut Vec<u8>, line: &LineResult<'_>, fragments: &Fragments) -> serde_json::Result<()> {
+    out.push(b'[');
+    for (i, r) in line.reasons.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'{');
+        out.extend_from_slice(Fragments::get(&fragments.reason_heads, r.node));
+        out.extend_from_slice(b",\"value\":\"");
+        out.extend_from_slice(r.shown_value().as_bytes());
+        out.extend_from_slice(b"\",\"within\":");
+        serde_json::to_writer(&mut *out, &r.within)?;
+        out.extend_from_slice(b",\"facts\":[");
+        for (k, f) in r.facts.iter().enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"fact\":");
+            out.extend_from_slice(Fragments::get(&fragments.labels, f.node));
+            out.extend_from_slice(b",\"value\":");
+            serde_json::to_writer(&mut *out, &f.value)?;
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"missing\":");
+        serde_json::to_writer(&mut *out, &Paths(&r.missing))?;
+        out.push(b'}');
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// A JSON object written field by field.
+struct Object<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> Object<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    fn key(&mut self, name: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn value(&mut self, name: &str, value: &impl Serialize) -> serde_json::Result<()> {
+        self.key(name);
+        serde_json::to_writer(&mut *self.out, value)
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Writes the nodes `start..end` of a preorder tree that are siblings at the top of that range.
+fn write_nodes(
+    out: &mut Vec<u8>,
+    nodes: &[TraceNode<'_>],
+    start: usize,
+    end: usize,
+    fragments: &Fragments,
+) -> serde_json::Result<()> {
+    out.push(b'[');
+    let mut i = start;
+    while let Some(node) = nodes.get(i).filter(|_| i < end) {
+        if i > start {
+            out.push(b',');
+        }
+        write_node(out, nodes, i, node, fragments)?;
+        i = node.subtree_end().max(i + 1);
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn write_node(
+    out: &mut Vec<u8>,
+    nodes: &[TraceNode<'_>],
+    at: usize,
+    node: &TraceNode<'_>,
+    fragments: &Fragments,
+) -> serde_json::Result<()> {
+    out.push(b'{');
+    out.extend_from_slice(
+        fragments.heads.get(node.node.index()).map_or("\"shape\":\"test\"", String::as_str).as_bytes(),
+    );
+    let value = if node.applicable { shown_value(node.node.role, node.value) } else { "not_applicable" };
+    out.extend_from_slice(b",\"value\":\"");
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'"');
+    if let Some(read) = &node.reading {
+        out.extend_from_slice(b",\"read\":");
+        serde_json::to_writer(&mut *out, read)?;
+    }
+    if !node.missing.is_empty() {
+        out.extend_from_slice(b",\"missing\":");
+        serde_json::to_writer(&mut *out, &Paths(&node.missing))?;
+    }
+    // The criteria under a node that does not apply are not shown.
+    let end = node.subtree_end();
+    if node.applicable && end > at + 1 {
+        out.extend_from_slice(b",\"children\":");
+        write_nodes(out, nodes, at + 1, end, fragments)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn write_line(out: &mut Vec<u8>, line: &LineResult<'_>, fragments: &Fragments) -> serde_json::Result<()> {
+    let mut o = Object::open(out);
+    o.value("index", &line.index)?;
+    o.value("code", &line.code)?;
+    o.value("code_label", &line.code_label)?;
+    o.value("procedure", &line.procedure)?;
+    o.value("procedure_label", &line.procedure_label)?;
+    o.value("decision", &line.decision.as_str())?;
+    o.key("reasons");
+    write_reasons(o.out, line, fragments)?;
+    o.value("questions", &questions(&line.questions))?;
+    o.key("advisories");
+    write_advisories(o.out, &line.advisories, fragments);
+    o.key("criteria");
+    write_nodes(o.out, &line.tree, 0, line.tree.len(), fragments)?;
+    o.close();
+    Ok(())
+}
+
+/// Writes a determination as one line of compact JSON.
+pub fn write(out: &mut Vec<u8>, d: &Determination<'_>, fragments: &Fragments) -> serde_json::Result<()> {
+    let mut o = Object::open(out);
+    o.value("format", &FORMAT_VERSION)?;
+    o.value("request_id", &d.request_id)?;
+    o.value("case_hash", &d.case_hash)?;
+    o.value("service_date", &d.service_date.to_string())?;
+    o.value(
+        "pack",
+        &WirePack {
             name: &d.pack.name,
             version: &d.pack.version,
             effective_from: d.pack.effective_from.to_string(),
             effective_to: d.pack.effective_to.map(|t| t.to_string()),
             content_hash: &d.pack.content_hash,
         },
-        decision: d.decision.as_str(),
-        action: d.decision.action(),
-        lines: d.lines.iter().map(line).collect(),
-        questions: d.questions.iter().map(question).collect(),
-        advisories: d
-            .advisories
-            .iter()
-            .map(|a| WireAdvisory { id: a.id, explanation: a.explain, source: a.source })
-            .collect(),
-        engine: WireEngine { name: "necessity", version: env!("CARGO_PKG_VERSION") },
+    )?;
+    o.value("decision", &d.decision.as_str())?;
+    o.value("action", &d.decision.action())?;
+    o.key("lines");
+    o.out.push(b'[');
+    for (i, line) in d.lines.iter().enumerate() {
+        if i > 0 {
+            o.out.push(b',');
+        }
+        write_line(o.out, line, fragments)?;
     }
+    o.out.push(b']');
+    o.value("questions", &questions(&d.questions))?;
+    o.key("advisories");
+    write_advisories(o.out, &d.advisories, fragments);
+    o.value("engine", &WireEngine { name: "necessity", version: env!("CARGO_PKG_VERSION") })?;
+    o.close();
+    Ok(())
 }
 
 /// The JSON form of an input error.

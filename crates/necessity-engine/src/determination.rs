@@ -115,6 +115,8 @@ pub struct LineResult<'p> {
 /// A criterion that decided (or holds back) the line.
 #[derive(Debug, Clone)]
 pub struct Reason<'p> {
+    /// The criterion (its id, explanation and source are the node's).
+    pub node: &'p Node,
     pub id: &'p str,
     pub role: Role,
     pub value: Truth,
@@ -137,8 +139,10 @@ impl Reason<'_> {
 /// A fact a criterion read, and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading<'p> {
+    /// The leaf that read it.
+    pub node: &'p Node,
     pub fact: &'p str,
-    pub value: Shown,
+    pub value: Shown<'p>,
 }
 
 /// One missing item, as a question for the provider's office.
@@ -157,28 +161,44 @@ pub struct Question {
 /// An advisory note for the reviewer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advisory<'p> {
+    pub node: &'p Node,
     pub id: &'p str,
     pub explain: &'p str,
     pub source: &'p str,
 }
 
-/// One node of an applied criteria tree.
+/// One node of an applied criteria tree, in preorder.
 #[derive(Debug, Clone)]
 pub struct TraceNode<'p> {
     pub node: &'p Node,
     pub depth: u16,
     pub value: Truth,
+    /// False when the node's `applies_if` did not hold (its value is then met).
     pub applicable: bool,
-    /// The leaf's test as written (`clinical.pain_score at_least 3`).
-    pub test: Option<&'p str>,
-    pub reading: Option<Shown>,
+    /// For a leaf: the value its fact had.
+    pub reading: Option<Shown<'p>>,
+    /// For an unknown leaf: what was missing.
     pub missing: Vec<Missing>,
+    /// The index after this node's subtree.
+    pub(crate) end: usize,
 }
 
-impl TraceNode<'_> {
+impl<'p> TraceNode<'p> {
     /// `all`, `any`, `at_least`, `not`, `if` or `test`.
     #[must_use]
     pub fn shape(&self) -> &'static str {
         self.node.shape_name()
+    }
+
+    /// The leaf's test as written (`clinical.pain_score at_least gen_sev_pain_min (3/10)`).
+    #[must_use]
+    pub fn test(&self) -> Option<&'p str> {
+        self.node.test_label()
+    }
+
+    /// The position, in the line's tree, just after this node's subtree.
+    #[must_use]
+    pub fn subtree_end(&self) -> usize {
+        self.end
     }
 }

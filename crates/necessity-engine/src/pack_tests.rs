@@ -46,7 +46,8 @@ pub struct Expect {
     /// The request's overall decision.
     pub decision: Option<String>,
     /// Values of named criteria on the first line (`met`, `not_met`, `unknown`, `present`,
-    /// `absent`, `not_applicable`). Every occurrence of the id must have the value.
+    /// `absent`, `not_applicable`). Every occurrence of the id that applies must have the value;
+    /// `not_applicable` means no occurrence applies.
     #[serde(default)]
     pub nodes: BTreeMap<String, String>,
     /// Expectations per line, by position.
@@ -257,17 +258,28 @@ fn check_line(d: &Determination<'_>, index: usize, expect: &LineExpect, failures
         ));
     }
     for (id, want) in &expect.nodes {
-        // Nodes under a node that does not apply are not part of the answer.
-        let mut skip_below: Option<u16> = None;
+        // Nodes under a node that does not apply do not apply either.
+        let mut inapplicable_below: Option<u16> = None;
         let mut values: BTreeSet<&str> = BTreeSet::new();
+        let mut seen_inapplicable = false;
         for n in &line.tree {
-            if skip_below.is_some_and(|d| n.depth > d) {
-                continue;
+            if inapplicable_below.is_some_and(|d| n.depth <= d) {
+                inapplicable_below = None;
             }
-            skip_below = if n.applicable { None } else { Some(n.depth) };
+            if inapplicable_below.is_none() && !n.applicable {
+                inapplicable_below = Some(n.depth);
+            }
             if n.node.id.as_deref() == Some(id.as_str()) {
-                values.insert(if n.applicable { shown_value(n.node.role, n.value) } else { "not_applicable" });
+                if inapplicable_below.is_none() {
+                    values.insert(shown_value(n.node.role, n.value));
+                } else {
+                    seen_inapplicable = true;
+                }
             }
+        }
+        // Occurrences that do not apply count only when none applies.
+        if values.is_empty() && seen_inapplicable {
+            values.insert("not_applicable");
         }
         let reason_values: BTreeSet<&str> =
             line.reasons.iter().filter(|r| r.id == id).map(|r| r.shown_value()).collect();

@@ -13,7 +13,6 @@ use crate::facts::Missing;
 use crate::kleene::Truth;
 use crate::pack::{NodeId, Pack, Role, Shape};
 use necessity_case::{Case, PriorProcedure};
-use tree::Evaluated;
 
 /// Evaluates a request against a pack, with the member's history (what the request reports
 /// plus what is stored for the member).
@@ -71,7 +70,7 @@ fn evaluate_line<'p>(pack: &'p Pack, req: &Request<'_>, index: usize) -> LineRes
         tree::trace(pack, rule.node, &scope, &mut trace);
         result.decision = rule.decision;
         result.reasons.push(plain_reason(pack, rule.node, Truth::Met, Vec::new()));
-        result.tree = render_tree(pack, trace);
+        result.tree = trace;
         return result;
     }
 
@@ -98,7 +97,7 @@ fn evaluate_line<'p>(pack: &'p Pack, req: &Request<'_>, index: usize) -> LineRes
         return result;
     };
 
-    let mut trace: Vec<Evaluated> = Vec::new();
+    let mut trace: Vec<TraceNode<'p>> = Vec::with_capacity(pack.set(set).trace_len);
     let mut line_value = Truth::Met;
     for &top in &pack.set(set).criteria {
         let node = pack.node(top);
@@ -110,22 +109,23 @@ fn evaluate_line<'p>(pack: &'p Pack, req: &Request<'_>, index: usize) -> LineRes
         }
     }
     result.decision = Decision::from_truth(line_value);
-    result.reasons = reasons(pack, &trace);
+    result.reasons = reasons(&trace);
     result.questions = questions_for(pack, index, &result.reasons);
     result.advisories = trace
         .iter()
         .filter(|e| e.depth == 0 && e.applicable && e.value == Truth::Met)
         .filter_map(|e| {
-            let node = pack.node(e.node);
+            let node = e.node;
             (node.role == Role::Advisory).then(|| advisory(node)).flatten()
         })
         .collect();
-    result.tree = render_tree(pack, trace);
+    result.tree = trace;
     result
 }
 
 fn advisory(node: &crate::pack::Node) -> Option<Advisory<'_>> {
     Some(Advisory {
+        node,
         id: node.id.as_deref()?,
         explain: node.explain.as_deref().unwrap_or(""),
         source: node.source.as_deref().unwrap_or(""),
@@ -135,6 +135,7 @@ fn advisory(node: &crate::pack::Node) -> Option<Advisory<'_>> {
 fn plain_reason(pack: &Pack, node: NodeId, value: Truth, missing: Vec<Missing>) -> Reason<'_> {
     let n = pack.node(node);
     Reason {
+        node: n,
         id: n.id.as_deref().unwrap_or(""),
         role: n.role,
         value,
@@ -149,15 +150,15 @@ fn plain_reason(pack: &Pack, node: NodeId, value: Truth, missing: Vec<Missing>) 
 /// Every criterion with an id that holds the line back: requirements not met, exclusions and
 /// contraindications present, and anything unknown, found by descending only through nodes
 /// that hold the line back (so an alternative that was met hides nothing and shows nothing).
-fn reasons<'p>(pack: &'p Pack, trace: &[Evaluated]) -> Vec<Reason<'p>> {
+fn reasons<'p>(trace: &[TraceNode<'p>]) -> Vec<Reason<'p>> {
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(e) = trace.get(i) {
         if e.depth == 0 {
-            let node = pack.node(e.node);
+            let node = e.node;
             if node.role != Role::Advisory {
                 let against = node.role.holds_against();
-                collect(pack, trace, i, against, None, None, &mut out);
+                collect(trace, i, against, None, None, &mut out);
             }
         }
         i = e.end.max(i + 1);
@@ -176,8 +177,7 @@ fn bearing(value: Truth, against: bool) -> Truth {
 /// itself (an unknown inside an alternative that already failed could not change anything),
 /// and a parent that is unknown only if it is unknown.
 fn collect<'p>(
-    pack: &'p Pack,
-    trace: &[Evaluated],
+    trace: &[TraceNode<'p>],
     at: usize,
     against: bool,
     parent: Option<Truth>,
@@ -193,7 +193,7 @@ fn collect<'p>(
     if !e.applicable || !holds_back {
         return;
     }
-    let node = pack.node(e.node);
+    let node = e.node;
     let mut inner_within = within;
     if let Some(id) = node.id.as_deref().filter(|id| Some(*id) != within) {
         let subtree = trace.get(at..e.end).unwrap_or_default();
@@ -205,13 +205,14 @@ fn collect<'p>(
         missing.dedup();
         let mut facts: Vec<Reading<'p>> = Vec::new();
         for s in subtree {
-            if let (Some(reading), Some(label)) = (&s.reading, pack.node(s.node).test_label())
+            if let (Some(reading), Some(label)) = (&s.reading, s.node.test_label())
                 && !facts.iter().any(|f| f.fact == label)
             {
-                facts.push(Reading { fact: label, value: reading.clone() });
+                facts.push(Reading { node: s.node, fact: label, value: reading.clone() });
             }
         }
         out.push(Reason {
+            node,
             id,
             role: node.role,
             value: e.value,
@@ -228,25 +229,19 @@ fn collect<'p>(
     match &node.shape {
         Shape::Not(_) => {
             for c in children {
-                collect(pack, trace, c, !against, Some(value), inner_within, out);
+                collect(trace, c, !against, Some(value), inner_within, out);
             }
         }
         Shape::Choose { .. } => {
-            // Children are condition, then, otherwise: report the branch (or branches) taken.
-            let cond = children.first().and_then(|c| trace.get(*c)).map(|c| c.value);
-            for (k, c) in children.iter().enumerate() {
-                let taken = matches!(
-                    (k, cond),
-                    (1, Some(Truth::Met | Truth::Unknown)) | (2, Some(Truth::NotMet | Truth::Unknown))
-                );
-                if taken {
-                    collect(pack, trace, *c, against, Some(value), inner_within, out);
-                }
+            // Children are condition, then, otherwise: the condition is not a reason, and the
+            // branch not taken does not apply.
+            for c in children.skip(1) {
+                collect(trace, c, against, Some(value), inner_within, out);
             }
         }
         _ => {
             for c in children {
-                collect(pack, trace, c, against, Some(value), inner_within, out);
+                collect(trace, c, against, Some(value), inner_within, out);
             }
         }
     }
@@ -254,7 +249,7 @@ fn collect<'p>(
 
 /// The missing facts that leave a node unknown: those of its unknown leaves, reached through
 /// unknown children only (an unknown inside a part that is already decided settles nothing).
-fn unknown_leaves_missing(trace: &[Evaluated], at: usize, into: &mut Vec<Missing>) {
+fn unknown_leaves_missing(trace: &[TraceNode<'_>], at: usize, into: &mut Vec<Missing>) {
     let Some(e) = trace.get(at) else { return };
     if e.value != Truth::Unknown || !e.applicable {
         return;
@@ -265,17 +260,17 @@ fn unknown_leaves_missing(trace: &[Evaluated], at: usize, into: &mut Vec<Missing
     }
 }
 
-fn child_indices(trace: &[Evaluated], at: usize) -> Vec<usize> {
-    let Some(e) = trace.get(at) else {
-        return Vec::new();
-    };
-    let mut children = Vec::new();
-    let mut i = at + 1;
-    while i < e.end {
-        children.push(i);
-        i = trace.get(i).map_or(e.end, |c| c.end.max(i + 1));
-    }
-    children
+/// The positions of a node's children in a preorder trace.
+fn child_indices<'t>(trace: &'t [TraceNode<'_>], at: usize) -> impl Iterator<Item = usize> + 't {
+    let end = trace.get(at).map_or(at, |e| e.end);
+    let mut next = at + 1;
+    std::iter::from_fn(move || {
+        (next < end).then(|| {
+            let child = next;
+            next = trace.get(child).map_or(end, |c| c.end.max(child + 1));
+            child
+        })
+    })
 }
 
 /// One question per missing item, naming the ids its answer would settle.
@@ -283,22 +278,18 @@ fn questions_for(pack: &Pack, line: usize, reasons: &[Reason<'_>]) -> Vec<Questi
     let mut questions: Vec<Question> = Vec::new();
     for reason in reasons.iter().filter(|r| r.value == Truth::Unknown) {
         for m in &reason.missing {
-            let q = match questions.iter_mut().position(|q| q.key == m.key) {
-                Some(i) => questions.get_mut(i),
+            let (key, path) = (m.key(), m.path());
+            let at = match questions.iter().position(|q| q.key == key) {
+                Some(i) => i,
                 None => {
-                    questions.push(Question {
-                        key: m.key.clone(),
-                        text: pack.question(&m.key).unwrap_or(&m.key).to_owned(),
-                        paths: Vec::new(),
-                        settles: Vec::new(),
-                        lines: vec![line],
-                    });
-                    questions.last_mut()
+                    let text = pack.question(&key).unwrap_or(&key).to_owned();
+                    questions.push(Question { key, text, paths: Vec::new(), settles: Vec::new(), lines: vec![line] });
+                    questions.len() - 1
                 }
             };
-            if let Some(q) = q {
-                if !q.paths.contains(&m.path) {
-                    q.paths.push(m.path.clone());
+            if let Some(q) = questions.get_mut(at) {
+                if !q.paths.contains(&path) {
+                    q.paths.push(path);
                 }
                 if !q.settles.iter().any(|s| s == reason.id) {
                     q.settles.push(reason.id.to_owned());
@@ -334,22 +325,4 @@ fn merge_questions(all: impl Iterator<Item = Question>) -> Vec<Question> {
         }
     }
     merged
-}
-
-fn render_tree(pack: &Pack, trace: Vec<Evaluated>) -> Vec<TraceNode<'_>> {
-    trace
-        .into_iter()
-        .map(|e| {
-            let node = pack.node(e.node);
-            TraceNode {
-                node,
-                depth: e.depth,
-                value: e.value,
-                applicable: e.applicable,
-                test: node.test_label(),
-                reading: e.reading,
-                missing: e.missing,
-            }
-        })
-        .collect()
 }

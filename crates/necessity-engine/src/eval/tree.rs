@@ -2,24 +2,10 @@
 //! of every node with the facts its leaves read and the facts they missed.
 
 use super::context::Scope;
-use crate::facts::{Missing, Shown};
+use crate::determination::TraceNode;
+use crate::facts::Missing;
 use crate::kleene::Truth;
 use crate::pack::{NodeId, Pack, Shape};
-
-/// One evaluated node, in preorder. `end` is the index after its subtree.
-#[derive(Debug, Clone)]
-pub(crate) struct Evaluated {
-    pub node: NodeId,
-    pub depth: u16,
-    pub end: usize,
-    pub value: Truth,
-    /// False when the node's `applies_if` did not hold (its value is then `Met`).
-    pub applicable: bool,
-    /// For leaves: the fact's value.
-    pub reading: Option<Shown>,
-    /// For unknown leaves: what was missing.
-    pub missing: Vec<Missing>,
-}
 
 /// The value of a node, without a trace (scope rules, selector tests).
 pub(crate) fn value_of(pack: &Pack, node: NodeId, scope: &Scope<'_, '_>, missing: &mut Vec<Missing>) -> Truth {
@@ -28,7 +14,7 @@ pub(crate) fn value_of(pack: &Pack, node: NodeId, scope: &Scope<'_, '_>, missing
 }
 
 /// The value of a node and the trace of its whole tree.
-pub(crate) fn trace(pack: &Pack, node: NodeId, scope: &Scope<'_, '_>, into: &mut Vec<Evaluated>) -> Truth {
+pub(crate) fn trace<'p>(pack: &'p Pack, node: NodeId, scope: &Scope<'_, '_>, into: &mut Vec<TraceNode<'p>>) -> Truth {
     let mut walker = Walker { pack, scope, trace: Some(std::mem::take(into)), sink: None, depth: 0 };
     let value = walker.eval(node);
     *into = walker.trace.unwrap_or_default();
@@ -38,19 +24,19 @@ pub(crate) fn trace(pack: &Pack, node: NodeId, scope: &Scope<'_, '_>, into: &mut
 struct Walker<'p, 's, 'r, 'a, 'm> {
     pack: &'p Pack,
     scope: &'s Scope<'r, 'a>,
-    trace: Option<Vec<Evaluated>>,
+    trace: Option<Vec<TraceNode<'p>>>,
     /// Where an untraced walk collects missing facts.
     sink: Option<&'m mut Vec<Missing>>,
     depth: u16,
 }
 
-impl Walker<'_, '_, '_, '_, '_> {
+impl<'p> Walker<'p, '_, '_, '_, '_> {
     fn eval(&mut self, id: NodeId) -> Truth {
         let pack = self.pack;
         let node = pack.node(id);
         let slot = self.trace.as_mut().map(|t| {
-            t.push(Evaluated {
-                node: id,
+            t.push(TraceNode {
+                node,
                 depth: self.depth,
                 end: 0,
                 value: Truth::Unknown,
@@ -86,19 +72,68 @@ impl Walker<'_, '_, '_, '_, '_> {
         value
     }
 
+    /// Records a subtree that does not apply, node by node, so that a trace keeps the same
+    /// shape whichever branch is taken.
+    fn not_applicable(&mut self, id: NodeId) {
+        let pack = self.pack;
+        let Some(trace) = self.trace.as_mut() else { return };
+        let start = trace.len();
+        let mut stack = vec![(id, self.depth)];
+        while let Some((at, depth)) = stack.pop() {
+            let node = pack.node(at);
+            trace.push(TraceNode {
+                node,
+                depth,
+                end: 0,
+                value: Truth::Met,
+                applicable: false,
+                reading: None,
+                missing: Vec::new(),
+            });
+            let children: &[NodeId] = match &node.shape {
+                Shape::All(c) | Shape::Any(c) | Shape::AtLeast { of: c, .. } => c,
+                Shape::Not(c) => std::slice::from_ref(c),
+                Shape::Choose { condition, then, otherwise } => &[*condition, *then, *otherwise],
+                Shape::Leaf(_) => &[],
+            };
+            stack.extend(children.iter().rev().map(|c| (*c, depth + 1)));
+        }
+        // Ends, from the last node back: a node's subtree ends where the next node at its depth
+        // or shallower begins.
+        let end = trace.len();
+        for i in (start..end).rev() {
+            let depth = trace.get(i).map_or(0, |n| n.depth);
+            let next = (i + 1..end).find(|j| trace.get(*j).is_some_and(|n| n.depth <= depth)).unwrap_or(end);
+            if let Some(n) = trace.get_mut(i) {
+                n.end = next;
+            }
+        }
+    }
+
     fn shape(&mut self, id: NodeId, slot: Option<usize>) -> Truth {
         let pack = self.pack;
         match &pack.node(id).shape {
-            Shape::All(children) => Truth::all(children.iter().map(|c| self.eval(*c)).collect::<Vec<_>>()),
-            Shape::Any(children) => Truth::any(children.iter().map(|c| self.eval(*c)).collect::<Vec<_>>()),
-            Shape::AtLeast { n, of } => Truth::at_least(*n, of.iter().map(|c| self.eval(*c)).collect::<Vec<_>>()),
+            Shape::All(children) => Truth::all(children.iter().map(|c| self.eval(*c))),
+            Shape::Any(children) => Truth::any(children.iter().map(|c| self.eval(*c))),
+            Shape::AtLeast { n, of } => Truth::at_least(*n, of.iter().map(|c| self.eval(*c))),
             Shape::Not(child) => self.eval(*child).not(),
-            Shape::Choose { condition, then, otherwise } => {
-                let c = self.eval(*condition);
-                let t = self.eval(*then);
-                let o = self.eval(*otherwise);
-                Truth::choose(c, t, o)
-            }
+            Shape::Choose { condition, then, otherwise } => match self.eval(*condition) {
+                // The branch not taken does not apply: it is recorded, not evaluated.
+                Truth::Met => {
+                    let t = self.eval(*then);
+                    self.not_applicable(*otherwise);
+                    t
+                }
+                Truth::NotMet => {
+                    self.not_applicable(*then);
+                    self.eval(*otherwise)
+                }
+                Truth::Unknown => {
+                    let t = self.eval(*then);
+                    let o = self.eval(*otherwise);
+                    Truth::choose(Truth::Unknown, t, o)
+                }
+            },
             Shape::Leaf(leaf) => {
                 let mut missing = Vec::new();
                 let value = leaf.fact.value(self.scope, &mut missing);

@@ -50,8 +50,8 @@ fn is(mask: u64, episode: &CareEpisode) -> bool {
     mask & (1u64 << episode.kind.index()) != 0
 }
 
-fn field(i: usize, name: &str) -> Missing {
-    Missing { key: format!("conservative_care.{name}"), path: format!("conservative_care[{i}].{name}") }
+fn field(i: usize, name: &'static str) -> Missing {
+    Missing::item("conservative_care", i, name)
 }
 
 /// Whether an episode counts: its supervision and, for home programs, their requirements.
@@ -174,7 +174,7 @@ pub(super) fn evaluate<'a>(
     missing: &mut Vec<Missing>,
 ) -> Value<'a> {
     let Some(episodes) = &scope.req.case.conservative_care else {
-        missing.push(Missing::at("conservative_care", "conservative_care"));
+        missing.push(Missing::top("conservative_care", ""));
         return Value::Missing;
     };
     let service = scope.service_date();

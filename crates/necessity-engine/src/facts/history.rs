@@ -205,7 +205,7 @@ fn stating(scope: &Scope<'_, '_>, session: &[usize], states: impl Fn(&PriorProce
 }
 
 fn no_prior(missing: &mut Vec<Missing>) -> Value<'static> {
-    missing.push(Missing::at("history", "history"));
+    missing.push(Missing::top("history", ""));
     Value::Missing
 }
 
@@ -229,7 +229,7 @@ pub(super) fn prior_field<'a>(
     };
     let value = Value::from((field.get)(entry));
     if value == Value::Missing {
-        missing.push(Missing { key: format!("history.{}", field.name), path: format!("history[{i}].{}", field.name) });
+        missing.push(Missing::item("history", i, field.name));
     }
     value
 }
@@ -255,7 +255,7 @@ pub(super) fn prior_relief_lasted<'a>(
     let period = period_of(scope, period);
     Tri::flag(
         entry.relief_duration_days.map(|d| calendar::lasted_at_least(entry.date, i64::from(d.get()), period)),
-        || Missing { key: "history.relief_duration_days".into(), path: format!("history[{i}].relief_duration_days") },
+        || Missing::item("history", i, "relief_duration_days"),
     )
     .into_value(missing)
 }
@@ -325,10 +325,7 @@ pub(super) fn second_injections_in_episode<'a>(
             Some(false) => {}
             None => {
                 hi += 1;
-                missing.push(Missing {
-                    key: "history.is_second_injection".into(),
-                    path: format!("history[{i}].is_second_injection"),
-                });
+                missing.push(Missing::item("history", i, "is_second_injection"));
             }
         }
     }
@@ -352,13 +349,13 @@ pub(super) fn care_maintained_since<'a>(
         return Value::Missing;
     };
     let Some(episodes) = &scope.req.case.conservative_care else {
-        missing.push(Missing::at("conservative_care", "conservative_care"));
+        missing.push(Missing::top("conservative_care", ""));
         return Value::Missing;
     };
     Tri::any(episodes.iter().enumerate().map(|(k, e)| match (e.ongoing, e.end) {
         (Some(true), _) => Tri::met(),
         (_, Some(end)) => Tri::from_bool(end > prior),
-        _ => Tri::unknown(Missing { key: "conservative_care.end".into(), path: format!("conservative_care[{k}].end") }),
+        _ => Tri::unknown(Missing::item("conservative_care", k, "end")),
     }))
     .into_value(missing)
 }

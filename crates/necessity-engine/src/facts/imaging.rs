@@ -31,12 +31,12 @@ fn has(mask: u64, index: usize) -> bool {
     u32::try_from(index).ok().and_then(|i| 1u64.checked_shl(i)).is_some_and(|bit| mask & bit != 0)
 }
 
-fn study_path(i: usize, field: &str) -> Missing {
-    Missing { key: format!("imaging.{field}"), path: format!("imaging[{i}].{field}") }
+fn study_path(i: usize, field: &'static str) -> Missing {
+    Missing::item("imaging", i, field)
 }
 
-fn finding_path(i: usize, j: usize, field: &str) -> Missing {
-    Missing { key: format!("imaging.findings.{field}"), path: format!("imaging[{i}].findings[{j}].{field}") }
+fn finding_path(i: usize, j: usize, field: &'static str) -> Missing {
+    Missing::sub("imaging", i, "findings", j, field)
 }
 
 /// The study is of an accepted modality and independently read (`GEN-IMG-1`).
@@ -57,7 +57,7 @@ pub(super) fn advanced_done<'a>(
     missing: &mut Vec<Missing>,
 ) -> Value<'a> {
     let Some(studies) = &scope.req.case.imaging else {
-        missing.push(Missing::at("imaging", "imaging"));
+        missing.push(Missing::top("imaging", ""));
         return Value::Missing;
     };
     Tri::any(studies.iter().enumerate().map(|(i, s)| {
@@ -73,7 +73,7 @@ pub(super) fn advanced_done<'a>(
 
 pub(super) fn lesion<'a>(scope: &Scope<'_, 'a>, args: &LesionArgs, missing: &mut Vec<Missing>) -> Value<'a> {
     let Some(studies) = &scope.req.case.imaging else {
-        missing.push(Missing::at("imaging", "imaging"));
+        missing.push(Missing::top("imaging", ""));
         return Value::Missing;
     };
     let service = scope.service_date();

@@ -13,7 +13,7 @@ pub(super) fn age_years<'a>(scope: &Scope<'_, 'a>, missing: &mut Vec<Missing>) -
         #[expect(clippy::cast_precision_loss, reason = "ages are small")]
         Some(birth) => Value::Number(calendar::age_in_years(birth, scope.service_date()) as f64),
         None => {
-            missing.push(Missing::at("member.birth_date", "member.birth_date"));
+            missing.push(Missing::top("member", "birth_date"));
             Value::Missing
         }
     }
@@ -36,8 +36,8 @@ pub(super) fn skeletally_mature<'a>(
             Value::Bool(age >= scope.req.pack.param(adult_age).value)
         }
         None => {
-            missing.push(Missing::at("member.skeletally_mature", "member.skeletally_mature"));
-            missing.push(Missing::at("member.birth_date", "member.birth_date"));
+            missing.push(Missing::top("member", "skeletally_mature"));
+            missing.push(Missing::top("member", "birth_date"));
             Value::Missing
         }
     }
@@ -103,7 +103,7 @@ pub(super) fn condition<'a>(
     } else if screened {
         Tri::not_met()
     } else {
-        Tri::unknown(Missing::at(&format!("clinical.{}", field.name), &format!("clinical.{}", field.name)))
+        Tri::unknown(Missing::top("clinical", field.name))
     };
     tri.into_value(missing)
 }

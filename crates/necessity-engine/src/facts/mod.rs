@@ -119,36 +119,26 @@ impl Fact {
     /// The fact's value for the line (and history entry) in scope; missing inputs are noted.
     pub(crate) fn value<'a>(&self, scope: &Scope<'_, 'a>, missing: &mut Vec<Missing>) -> Value<'a> {
         let case = scope.req.case;
-        let direct = |v: necessity_case::FieldValue<'a>, key: String, path: String, missing: &mut Vec<Missing>| {
+        // The key and path are only formatted when the fact is missing.
+        let direct = |v: necessity_case::FieldValue<'a>, where_: &dyn Fn() -> Missing, missing: &mut Vec<Missing>| {
             let v = Value::from(v);
             if matches!(v, Value::Missing) {
-                missing.push(Missing { key, path });
+                missing.push(where_());
             }
             v
         };
         match self {
-            Self::Clinical(f) => {
-                direct((f.get)(&case.clinical), format!("clinical.{}", f.name), format!("clinical.{}", f.name), missing)
-            }
-            Self::Member(f) => {
-                direct((f.get)(&case.member), format!("member.{}", f.name), format!("member.{}", f.name), missing)
-            }
-            Self::Line(f) => direct(
-                (f.get)(scope.line()),
-                format!("line.{}", f.name),
-                format!("services[{}].{}", scope.line, f.name),
-                missing,
-            ),
+            Self::Clinical(f) => direct((f.get)(&case.clinical), &|| Missing::top("clinical", f.name), missing),
+            Self::Member(f) => direct((f.get)(&case.member), &|| Missing::top("member", f.name), missing),
+            Self::Line(f) => direct((f.get)(scope.line()), &|| Missing::line(scope.line, f.name), missing),
             Self::Entry(f) => match scope.entry() {
-                Some((i, entry)) => {
-                    direct((f.get)(entry), format!("history.{}", f.name), format!("history[{i}].{}", f.name), missing)
-                }
+                Some((i, entry)) => direct((f.get)(entry), &|| Missing::item("history", i, f.name), missing),
                 None => Value::Missing,
             },
             Self::Diagnoses => match &case.diagnoses {
                 Some(d) => Value::Diagnoses(d),
                 None => {
-                    missing.push(Missing::at("request.diagnoses", "diagnoses"));
+                    missing.push(Missing::root("request", "diagnoses"));
                     Value::Missing
                 }
             },

@@ -23,7 +23,7 @@ pub(super) fn line_region<'a>(scope: &Scope<'_, 'a>, missing: &mut Vec<Missing>)
 pub(super) fn line_enum_choice<'a>(
     mask: u64,
     scope: &Scope<'_, 'a>,
-    field: &str,
+    field: &'static str,
     missing: &mut Vec<Missing>,
 ) -> Value<'a> {
     match mask.count_ones() {
@@ -46,9 +46,7 @@ pub(super) fn primary_code_present<'a>(scope: &Scope<'_, 'a>, missing: &mut Vec<
         return Value::Bool(true);
     }
     let present = scope.req.case.services.iter().any(|l| code.add_on_of.iter().any(|p| p == l.code.as_str()));
-    Tri::from_bool(present)
-        .or(Tri::unknown(Missing { key: "line.primary_code".into(), path: format!("services[{}].code", scope.line) }))
-        .into_value(missing)
+    Tri::from_bool(present).or(Tri::unknown(Missing::line_as(scope.line, "primary_code", "code"))).into_value(missing)
 }
 
 /// `GEN-CODE-4`: every level lies in the region the code names; unknown (for correction) when
@@ -62,12 +60,7 @@ pub(super) fn levels_in_code_region<'a>(scope: &Scope<'_, 'a>, missing: &mut Vec
         return Value::Bool(true);
     };
     let inside = levels.iter().all(|l| region_of_level(scope.req.pack, code.family, *l) == Some(region));
-    Tri::from_bool(inside)
-        .or(Tri::unknown(Missing {
-            key: "line.levels_region".into(),
-            path: format!("services[{}].levels", scope.line),
-        }))
-        .into_value(missing)
+    Tri::from_bool(inside).or(Tri::unknown(Missing::line_as(scope.line, "levels_region", "levels"))).into_value(missing)
 }
 
 /// Whether a line passes a filter: surely, possibly (its procedure or approach is not known),

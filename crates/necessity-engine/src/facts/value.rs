@@ -115,23 +115,25 @@ impl Value<'_> {
         Self::Count { lo: n, hi: n }
     }
 
-    /// How the value reads in a trace, owning what it needs.
-    pub(crate) fn shown(&self, kind: Kind, pack: &Pack) -> Shown {
+    /// How the value reads in a trace. Names borrow from the pack's vocabularies; only levels,
+    /// codes and texts are copied.
+    pub(crate) fn shown<'p>(&self, kind: Kind, pack: &'p Pack) -> Shown<'p> {
         match *self {
             Self::Missing => Shown::Missing,
             Self::Bool(b) => Shown::Bool(b),
             Self::Number(n) => Shown::Number(n),
             Self::Date(d) => Shown::Date(d),
-            Self::Enum(i) => Shown::Names(vec![enum_name(kind, i, pack)]),
-            Self::OneOf(m) => Shown::OneOf(mask_names(kind, m, pack)),
+            Self::Enum(i) => Shown::Name(enum_name(kind, i, pack)),
+            Self::OneOf(m) => Shown::OneOf { one_of: mask_names(kind, m, pack) },
             Self::EnumList(m) => Shown::Names(mask_names(kind, m, pack)),
             Self::Count { lo, hi } => Shown::Count { lo, hi },
-            Self::Levels(l) => Shown::Names(l.iter().map(ToString::to_string).collect()),
-            Self::Diagnoses(d) => Shown::Names(d.iter().map(|c| c.as_str().to_owned()).collect()),
-            Self::Text(t) => Shown::Names(vec![t.to_owned()]),
-            Self::Texts(t) => Shown::Names(t.to_vec()),
+            Self::Levels(l) => Shown::Texts(l.iter().map(ToString::to_string).collect()),
+            Self::Diagnoses(d) => Shown::Texts(d.iter().map(|c| c.as_str().to_owned()).collect()),
+            Self::Text(t) => Shown::Texts(vec![t.to_owned()]),
+            Self::Texts(t) => Shown::Texts(t.to_vec()),
             Self::Records(n) => {
-                Shown::Count { lo: u32::try_from(n).unwrap_or(u32::MAX), hi: u32::try_from(n).unwrap_or(u32::MAX) }
+                let n = u32::try_from(n).unwrap_or(u32::MAX);
+                Shown::Count { lo: n, hi: n }
             }
         }
     }
@@ -144,66 +146,155 @@ fn vocab_of(kind: Kind) -> Option<Vocab> {
     }
 }
 
-fn enum_name(kind: Kind, i: usize, pack: &Pack) -> String {
-    match vocab_of(kind) {
-        Some(Vocab::Static(names)) => names.get(i).map_or_else(|| i.to_string(), |s| (*s).to_owned()),
-        Some(Vocab::Families) => pack.catalog.families.get(i).map_or_else(String::new, |f| f.name.clone()),
-        Some(Vocab::Procedures) => pack.catalog.procedures.get(i).map_or_else(String::new, |p| p.name.clone()),
-        Some(Vocab::Regions) => pack.catalog.regions.get(i).map_or_else(String::new, |r| r.name.clone()),
-        None => i.to_string(),
-    }
+fn enum_name(kind: Kind, i: usize, pack: &Pack) -> &str {
+    let name = match vocab_of(kind) {
+        Some(Vocab::Static(names)) => names.get(i).copied(),
+        Some(Vocab::Families) => pack.catalog.families.get(i).map(|f| f.name.as_str()),
+        Some(Vocab::Procedures) => pack.catalog.procedures.get(i).map(|p| p.name.as_str()),
+        Some(Vocab::Regions) => pack.catalog.regions.get(i).map(|r| r.name.as_str()),
+        None => None,
+    };
+    name.unwrap_or("")
 }
 
-fn mask_names(kind: Kind, mask: u64, pack: &Pack) -> Vec<String> {
+fn mask_names(kind: Kind, mask: u64, pack: &Pack) -> Vec<&str> {
     (0..64).filter(|i| mask & (1u64 << i) != 0).map(|i| enum_name(kind, i, pack)).collect()
 }
 
 /// A value as a trace shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
-pub enum Shown {
+pub enum Shown<'p> {
     Missing,
     Bool(bool),
     Number(f64),
     Date(Date),
-    Names(Vec<String>),
-    OneOf(Vec<String>),
-    Count { lo: u32, hi: u32 },
+    Name(&'p str),
+    Names(Vec<&'p str>),
+    /// One of these values; the request does not say which.
+    OneOf {
+        one_of: Vec<&'p str>,
+    },
+    Count {
+        lo: u32,
+        hi: u32,
+    },
+    Texts(Vec<String>),
 }
 
-impl std::fmt::Display for Shown {
+impl std::fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Missing => f.write_str("not given"),
             Self::Bool(b) => f.write_str(if *b { "yes" } else { "no" }),
             Self::Number(n) => write!(f, "{n}"),
             Self::Date(d) => write!(f, "{d}"),
+            Self::Name(n) => f.write_str(n),
             Self::Names(n) if n.is_empty() => f.write_str("none"),
             Self::Names(n) => f.write_str(&n.join(", ")),
-            Self::OneOf(n) => write!(f, "one of {}", n.join(", ")),
+            Self::OneOf { one_of } => write!(f, "one of {}", one_of.join(", ")),
             Self::Count { lo, hi } if lo == hi => write!(f, "{lo}"),
             Self::Count { lo, hi } if *hi == u32::MAX => write!(f, "at least {lo}"),
             Self::Count { lo, hi } => write!(f, "{lo} to {hi}"),
+            Self::Texts(t) if t.is_empty() => f.write_str("none"),
+            Self::Texts(t) => f.write_str(&t.join(", ")),
         }
     }
 }
 
-/// A fact that was needed and not given, by its question key and its place in the request.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A fact that was needed and not given: the question that asks for it and where its answer
+/// goes in the request. A small copyable value; its key and path are written out only when
+/// shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Missing {
-    /// The question that asks for it, e.g. `clinical.pain_score`, `imaging.independent_radiologist`.
-    pub key: String,
-    /// Where it goes in the request, e.g. `imaging[0].independent_radiologist`.
-    pub path: String,
+    /// The part of the request (`clinical`, `line`, `imaging`, `history`, ...).
+    scope: &'static str,
+    /// The field; empty for a whole list (`imaging`, `history`).
+    field: &'static str,
+    at: Place,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Place {
+    /// `scope.field` (or `scope` alone).
+    Top,
+    /// A top-level request field: the path is the field alone (`diagnoses`).
+    Root,
+    /// `services[i].field`.
+    Line(u32),
+    /// `services[i].<path_field>`, asked as `line.field`.
+    LineAs(u32, &'static str),
+    /// `scope[i].field`.
+    Item(u32),
+    /// `scope[i].list[j].field`, asked as `scope.list.field`.
+    Sub(u32, &'static str, u32),
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 impl Missing {
-    pub(crate) fn at(key: &str, path: &str) -> Self {
-        Self { key: key.to_owned(), path: path.to_owned() }
+    /// `scope.field` at the top of the request (`clinical.pain_score`), or a whole list
+    /// (`imaging`, with an empty field).
+    pub(crate) fn top(scope: &'static str, field: &'static str) -> Self {
+        Self { scope, field, at: Place::Top }
     }
 
-    pub(crate) fn line(line: usize, field: &str) -> Self {
-        Self { key: format!("line.{field}"), path: format!("services[{line}].{field}") }
+    /// A top-level request field asked as `scope.field` (`request.diagnoses` at `diagnoses`).
+    pub(crate) fn root(scope: &'static str, field: &'static str) -> Self {
+        Self { scope, field, at: Place::Root }
+    }
+
+    pub(crate) fn line(line: usize, field: &'static str) -> Self {
+        Self { scope: "line", field, at: Place::Line(index(line)) }
+    }
+
+    /// Asked as `line.asked`, answered at `services[i].path_field`.
+    pub(crate) fn line_as(line: usize, asked: &'static str, path_field: &'static str) -> Self {
+        Self { scope: "line", field: asked, at: Place::LineAs(index(line), path_field) }
+    }
+
+    /// `scope[i].field` (`imaging[0].date`, `history[2].relief_percent`).
+    pub(crate) fn item(scope: &'static str, i: usize, field: &'static str) -> Self {
+        Self { scope, field, at: Place::Item(index(i)) }
+    }
+
+    /// `scope[i].list[j].field` (`imaging[0].findings[1].level`).
+    pub(crate) fn sub(scope: &'static str, i: usize, list: &'static str, j: usize, field: &'static str) -> Self {
+        Self { scope, field, at: Place::Sub(index(i), list, index(j)) }
+    }
+
+    /// The question key: `clinical.pain_score`, `line.levels`, `imaging.findings.level`.
+    #[must_use]
+    pub fn key(&self) -> String {
+        let list = match self.at {
+            Place::Sub(_, list, _) => list,
+            _ => "",
+        };
+        [self.scope, list, self.field].iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(".")
+    }
+
+    /// Where the answer goes: `clinical.pain_score`, `services[0].levels`,
+    /// `imaging[0].findings[1].level`.
+    #[must_use]
+    pub fn path(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Shows the path where the answer goes.
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at {
+            Place::Top => f.write_str(self.scope)?,
+            Place::Root => return f.write_str(self.field),
+            Place::Line(i) | Place::LineAs(i, _) => write!(f, "services[{i}]")?,
+            Place::Item(i) => write!(f, "{}[{i}]", self.scope)?,
+            Place::Sub(i, list, j) => write!(f, "{}[{i}].{list}[{j}]", self.scope)?,
+        }
+        let field = if let Place::LineAs(_, field) = self.at { field } else { self.field };
+        if field.is_empty() { Ok(()) } else { write!(f, ".{field}") }
     }
 }
 

@@ -45,6 +45,10 @@ pub(super) fn compile(source: &PackSource) -> Result<Pack, PackErrors> {
     if c.errors.is_empty() {
         pack.map(|mut p| {
             p.warnings = std::mem::take(&mut c.warnings);
+            let lens: Vec<usize> = p.sets.iter().map(|s| s.criteria.iter().map(|n| p.trace_len(*n)).sum()).collect();
+            for (set, len) in p.sets.iter_mut().zip(lens) {
+                set.trace_len = len;
+            }
             p
         })
         .ok_or_else(|| PackErrors(Vec::new()))
@@ -1002,7 +1006,7 @@ impl<'s> Compiler<'s> {
                     break;
                 }
             }
-            out.push((name.clone(), CriteriaSet { criteria }));
+            out.push((name.clone(), CriteriaSet { trace_len: 0, criteria }));
         }
         self.raw.criteria_sets = raw;
         out
@@ -1149,6 +1153,7 @@ impl<'s> Compiler<'s> {
         };
         let n = self.nodes.get(target)?;
         let node = Node {
+            index: self.nodes.len(),
             id: n.id.clone(),
             name: None,
             role: n.role,
@@ -1412,6 +1417,7 @@ impl<'s> Compiler<'s> {
                 // The same criterion, applied only when `applies_if` holds: it keeps its identity.
                 let t = self.nodes.get(target)?;
                 let node = Node {
+                    index: self.nodes.len(),
                     id: t.id.clone(),
                     name: t.name.clone(),
                     role: t.role,
@@ -1443,6 +1449,7 @@ impl<'s> Compiler<'s> {
             self.error(at, "`at_least` needs `of` (a list of criteria) or `fact`", None);
         }
         self.nodes.push(Node {
+            index: self.nodes.len(),
             id: id.clone(),
             name: helper_name,
             role,

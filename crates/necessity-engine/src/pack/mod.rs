@@ -241,6 +241,8 @@ pub(crate) struct ConditionMeasure {
 /// A criteria node: a combinator or a leaf test, with its spec id when the spec names it.
 #[derive(Debug)]
 pub struct Node {
+    /// Position in the pack's node list (`Pack::nodes`).
+    pub(crate) index: usize,
     pub id: Option<String>,
     /// Name of a helper definition that has no spec id.
     pub name: Option<String>,
@@ -314,6 +316,8 @@ impl Role {
 
 #[derive(Debug)]
 pub(crate) struct CriteriaSet {
+    /// Nodes a trace of the set holds, to size it once.
+    pub trace_len: usize,
     pub criteria: Vec<NodeId>,
 }
 
@@ -346,6 +350,12 @@ impl Pack {
     #[must_use]
     pub fn tests_dir(&self) -> Option<&str> {
         self.tests_dir.as_deref()
+    }
+
+    /// Every criteria node, in load order.
+    #[must_use]
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
     }
 
     /// Every spec id the pack implements.
@@ -383,7 +393,36 @@ impl Pack {
     }
 }
 
+impl Pack {
+    /// How many nodes a trace of this node holds.
+    pub(crate) fn trace_len(&self, id: NodeId) -> usize {
+        1 + match &self.node(id).shape {
+            Shape::All(c) | Shape::Any(c) | Shape::AtLeast { of: c, .. } => c.iter().map(|c| self.trace_len(*c)).sum(),
+            Shape::Not(c) => self.trace_len(*c),
+            Shape::Choose { condition, then, otherwise } => {
+                self.trace_len(*condition) + self.trace_len(*then) + self.trace_len(*otherwise)
+            }
+            Shape::Leaf(_) => 0,
+        }
+    }
+}
+
+/// Nodes are the same when they are the same node of a pack.
+impl PartialEq for Node {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index
+    }
+}
+
+impl Eq for Node {}
+
 impl Node {
+    /// Position in [`Pack::nodes`], for renderers that cache per node.
+    #[must_use]
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
     /// The node's shape as the pack writes it.
     #[must_use]
     pub fn shape_name(&self) -> &'static str {
