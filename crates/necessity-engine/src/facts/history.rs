@@ -183,16 +183,64 @@ pub(super) fn entries<'a>(scope: &Scope<'_, 'a>, sel: SelectorId, missing: &mut 
     Value::Count { lo: u32::try_from(lo).unwrap_or(u32::MAX), hi: u32::try_from(found.len()).unwrap_or(u32::MAX) }
 }
 
+/// The most sessions of the selected procedures at any one requested level (entries that
+/// cannot be placed count at every level when the selector counts them).
+pub(super) fn sessions_per_level<'a>(scope: &Scope<'_, 'a>, sel: SelectorId, missing: &mut Vec<Missing>) -> Value<'a> {
+    let Some(sel) = selector(scope, sel) else {
+        return Value::Missing;
+    };
+    let Some(requested) = scope.line().levels.as_deref() else {
+        missing.push(Missing::line(scope.line, "levels"));
+        return Value::Missing;
+    };
+    let found = all_matches(scope, sel, service_anchor(scope, sel));
+    let (mut lo, mut hi) = (0u32, 0u32);
+    for level in requested {
+        let mut sure = BTreeSet::new();
+        let mut maybe = BTreeSet::new();
+        for (i, m) in &found {
+            let Some(entry) = scope.req.history.get(*i) else { continue };
+            let here = match entry.levels.as_deref() {
+                Some(levels) => levels.iter().any(|l| l.touches(*level)),
+                None => sel.count_uncertain,
+            };
+            if !here {
+                continue;
+            }
+            if let Match::Possible(why) = m {
+                missing.extend(why.iter().copied());
+            } else {
+                sure.insert(entry.date);
+            }
+            maybe.insert(entry.date);
+        }
+        lo = lo.max(u32::try_from(sure.len()).unwrap_or(u32::MAX));
+        hi = hi.max(u32::try_from(maybe.len()).unwrap_or(u32::MAX));
+    }
+    Value::Count { lo, hi }
+}
+
 /// The most recent session of evidence entries (surely the selected procedure; entries that
-/// merely count toward limits are not): every such entry on the latest date, in input order.
-/// A session recorded as several entries (64483 and 64484 on one day) is one prior procedure.
+/// merely count toward limits are not): the matching entries on the latest date, then the
+/// other entries of the selected procedures on that date. A session recorded as several
+/// entries (64493 at L4-L5 and 64494 at L5-S1 on one day) is one prior procedure, and what it
+/// states once (its relief) holds for all of it.
 fn latest(scope: &Scope<'_, '_>, sel: &Selector) -> Option<Vec<usize>> {
     let evidence: Vec<usize> = all_matches(scope, sel, service_anchor(scope, sel))
         .into_iter()
         .filter_map(|(i, m)| matches!(m, Match::Sure | Match::Possible(_)).then_some(i))
         .collect();
     let last = evidence.iter().filter_map(|i| date_of(scope, *i)).max()?;
-    Some(evidence.into_iter().filter(|i| date_of(scope, *i) == Some(last)).collect())
+    let mut session: Vec<usize> = evidence.into_iter().filter(|i| date_of(scope, *i) == Some(last)).collect();
+    let same_day = scope.req.entries.iter().enumerate().filter(|(i, info)| {
+        !session.contains(i)
+            && date_of(scope, *i) == Some(last)
+            && info.certain
+            && info.procedures & !sel.procedures == 0
+    });
+    let others: Vec<usize> = same_day.map(|(i, _)| i).collect();
+    session.extend(others);
+    Some(session)
 }
 
 /// The first entry of the session that states the field, else the session's first entry.

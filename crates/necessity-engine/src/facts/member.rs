@@ -107,3 +107,57 @@ pub(super) fn condition<'a>(
     };
     tri.into_value(missing)
 }
+
+/// A Modic type 1 or 2 finding at one of these vertebrae, or (`outside`) at one not listed.
+pub(super) fn modic<'a>(
+    scope: &Scope<'_, 'a>,
+    vertebrae: &[necessity_case::Level],
+    outside: bool,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    let Some(findings) = &scope.req.case.clinical.modic_findings else {
+        missing.push(Missing::top("clinical", "modic_findings"));
+        return Value::Missing;
+    };
+    let listed = |f: &necessity_case::ModicFinding| vertebrae.iter().any(|v| v.touches(f.vertebra));
+    Value::Bool(findings.iter().any(|f| listed(f) != outside))
+}
+
+/// A prior lumbar surgery at a requested level (a segment touches its two vertebrae), other
+/// than an allowed kind done more than `allowed_after` before with radicular pain resolved.
+pub(super) fn surgery_at_requested_level<'a>(
+    scope: &Scope<'_, 'a>,
+    allowed_kinds: u64,
+    allowed_after: crate::pack::ParamId,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    const LIST: &str = "clinical.prior_lumbar_surgery";
+    let Some(requested) = scope.line().levels.as_deref() else {
+        missing.push(Missing::line(scope.line, "levels"));
+        return Value::Missing;
+    };
+    let Some(surgeries) = &scope.req.case.clinical.prior_lumbar_surgery else {
+        missing.push(Missing::top("clinical", "prior_lumbar_surgery"));
+        return Value::Missing;
+    };
+    let period = super::history::period_of(scope, allowed_after);
+    let service = scope.service_date();
+    Tri::any(surgeries.iter().enumerate().map(|(i, s)| {
+        let at_level = match s.level {
+            Some(level) => Tri::from_bool(requested.iter().any(|r| r.touches(level))),
+            None => Tri::unknown(Missing::item(LIST, i, "level")),
+        };
+        let kind_allowed = match s.kind {
+            Some(k) => Tri::from_bool(allowed_kinds & (1u64 << k.index()) != 0),
+            None => Tri::unknown(Missing::item(LIST, i, "kind")),
+        };
+        let long_ago = match s.date {
+            Some(d) => Tri::from_bool(calendar::more_than_before(d, service, period)),
+            None => Tri::unknown(Missing::item(LIST, i, "date")),
+        };
+        let resolved = Tri::flag(s.radicular_pain_resolved, || Missing::item(LIST, i, "radicular_pain_resolved"));
+        let allowed = kind_allowed.and(long_ago).and(resolved);
+        at_level.and(allowed.not())
+    }))
+    .into_value(missing)
+}

@@ -54,6 +54,22 @@ pub(crate) enum Fact {
     LineTarget,
     LinePrimaryCodePresent,
     LineLevelsInCodeRegion,
+    LineLevelRegions,
+    /// Some requested level is among the levels a clinical fact lists (fusions, planned
+    /// augmentation).
+    LineLevelsAmong(&'static FieldDef<Clinical>),
+    HistorySessionsPerLevel(SelectorId),
+    /// Modic findings at (or, `outside`, away from) these vertebrae.
+    Modic {
+        vertebrae: Vec<necessity_case::Level>,
+        outside: bool,
+    },
+    /// A prior lumbar surgery at a requested level, other than an allowed kind done long enough
+    /// ago with radicular pain resolved.
+    SurgeryAtRequestedLevel {
+        allowed_kinds: u64,
+        allowed_after: ParamId,
+    },
     Session(SessionCount, SessionQuery),
     HistorySessions(SelectorId),
     HistoryEntries(SelectorId),
@@ -162,6 +178,13 @@ impl Fact {
             },
             Self::LinePrimaryCodePresent => session::primary_code_present(scope, missing),
             Self::LineLevelsInCodeRegion => session::levels_in_code_region(scope, missing),
+            Self::LineLevelRegions => session::level_regions(scope, missing),
+            Self::LineLevelsAmong(field) => session::levels_among(scope, field, missing),
+            Self::HistorySessionsPerLevel(sel) => history::sessions_per_level(scope, *sel, missing),
+            Self::Modic { vertebrae, outside } => member::modic(scope, vertebrae, *outside, missing),
+            Self::SurgeryAtRequestedLevel { allowed_kinds, allowed_after } => {
+                member::surgery_at_requested_level(scope, *allowed_kinds, *allowed_after, missing)
+            }
             Self::Session(count, query) => session::count(scope, *count, query, missing),
             Self::HistorySessions(sel) => history::sessions(scope, *sel, missing),
             Self::HistoryEntries(sel) => history::entries(scope, *sel, missing),

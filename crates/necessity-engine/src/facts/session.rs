@@ -59,7 +59,12 @@ pub(super) fn levels_in_code_region<'a>(scope: &Scope<'_, 'a>, missing: &mut Vec
     let Some(region) = code.region else {
         return Value::Bool(true);
     };
-    let inside = levels.iter().all(|l| region_of_level(scope.req.pack, code.family, *l) == Some(region));
+    let inside = levels.iter().all(|l| {
+        region_of_level(scope.req.pack, code.family, *l).is_some_and(|r| {
+            r == region
+                || u32::try_from(r).ok().and_then(|r| 1u64.checked_shl(r)).is_some_and(|bit| code.tolerated & bit != 0)
+        })
+    });
     Tri::from_bool(inside).or(Tri::unknown(Missing::line_as(scope.line, "levels_region", "levels"))).into_value(missing)
 }
 
@@ -241,4 +246,39 @@ fn distinct_levels(scope: &Scope<'_, '_>, selected: &[(usize, Pass)], per_region
         let h = u32::try_from(t.maybe.len()).unwrap_or(u32::MAX).saturating_add(t.anonymous_maybe);
         (lo.max(l), hi.max(h))
     })
+}
+
+/// The regions of the line's levels, in its family's scheme.
+pub(super) fn level_regions<'a>(scope: &Scope<'_, 'a>, missing: &mut Vec<Missing>) -> Value<'a> {
+    let info = scope.line_info();
+    let (Some(levels), Some(family)) = (info.line.levels.as_deref(), info.family) else {
+        missing.push(Missing::line(scope.line, "levels"));
+        return Value::Missing;
+    };
+    let mask = levels
+        .iter()
+        .filter_map(|l| region_of_level(scope.req.pack, family, *l))
+        .fold(0u64, |m, r| m | u32::try_from(r).ok().and_then(|r| 1u64.checked_shl(r)).unwrap_or(0));
+    Value::EnumList(mask)
+}
+
+/// Some requested level is (or touches) a level a clinical list names.
+pub(super) fn levels_among<'a>(
+    scope: &Scope<'_, 'a>,
+    field: &'static necessity_case::FieldDef<necessity_case::Clinical>,
+    missing: &mut Vec<Missing>,
+) -> Value<'a> {
+    let Some(requested) = scope.line().levels.as_deref() else {
+        missing.push(Missing::line(scope.line, "levels"));
+        return Value::Missing;
+    };
+    match (field.get)(&scope.req.case.clinical) {
+        necessity_case::FieldValue::Levels(listed) => {
+            Value::Bool(requested.iter().any(|r| listed.iter().any(|l| l.touches(*r))))
+        }
+        _ => {
+            missing.push(Missing::top("clinical", field.name));
+            Value::Missing
+        }
+    }
 }

@@ -52,6 +52,11 @@ impl Tri {
         }
     }
 
+    /// Swaps met and not met; an unknown keeps what it misses.
+    pub(crate) fn not(self) -> Self {
+        Self { truth: self.truth.not(), missing: self.missing }
+    }
+
     pub(crate) fn all(items: impl IntoIterator<Item = Self>) -> Self {
         let mut acc = Self::met();
         for item in items {

@@ -385,6 +385,8 @@ pub(crate) enum Test {
         threshold: f64,
     },
     DiagnosesAny(Vec<DiagnosisPattern>),
+    /// Some listed level is (or touches) one of these.
+    LevelsAny(Vec<Level>),
     CodeIn(Vec<String>),
     /// The fact is given (missing stays unknown: a completeness problem).
     Given,
@@ -438,6 +440,9 @@ impl Test {
                 Truth::from_bool(codes.iter().any(|c| patterns.iter().any(|p| p.matches(c.as_str()))))
             }
             (Self::CodeIn(codes), Value::Text(t)) => Truth::from_bool(codes.iter().any(|c| c == t)),
+            (Self::LevelsAny(wanted), Value::Levels(l)) => {
+                Truth::from_bool(l.iter().any(|x| wanted.iter().any(|w| w.touches(*x))))
+            }
             (Self::Zero(zero), Value::Count { lo, hi }) => {
                 let is_zero = if *hi == 0 {
                     Met

@@ -324,6 +324,55 @@ const DERIVED: &[Derived] = &[
         reads: &["line.levels_region"],
     },
     Derived {
+        name: "line.level_regions",
+        holds: "a list of regions",
+        arguments: &[],
+        doc: "the regions of the line's levels in its family's scheme",
+        reads: &["line.levels"],
+    },
+    Derived {
+        name: "line.levels_among",
+        holds: "yes/no",
+        arguments: &["list"],
+        doc: "some requested level is (or touches) a level the clinical list names",
+        reads: &["line.levels"],
+    },
+    Derived {
+        name: "history.sessions_per_level",
+        holds: "a count",
+        arguments: &["of"],
+        doc: "the most sessions of the selected procedures at any one requested level",
+        reads: &["history", "line.levels"],
+    },
+    Derived {
+        name: "modic.within",
+        holds: "yes/no",
+        arguments: &["vertebrae"],
+        doc: "a Modic type 1 or 2 finding at one of these vertebrae",
+        reads: &["clinical.modic_findings"],
+    },
+    Derived {
+        name: "modic.outside",
+        holds: "yes/no",
+        arguments: &["vertebrae"],
+        doc: "a Modic type 1 or 2 finding at a vertebra not listed",
+        reads: &["clinical.modic_findings"],
+    },
+    Derived {
+        name: "surgery.at_requested_level",
+        holds: "yes/no",
+        arguments: &["allowed_kinds", "allowed_after"],
+        doc: "a prior lumbar surgery at a requested level, unless of an allowed kind, more than `allowed_after` before, with radicular pain resolved",
+        reads: &[
+            "clinical.prior_lumbar_surgery",
+            "clinical.prior_lumbar_surgery.level",
+            "clinical.prior_lumbar_surgery.kind",
+            "clinical.prior_lumbar_surgery.date",
+            "clinical.prior_lumbar_surgery.radicular_pain_resolved",
+            "line.levels",
+        ],
+    },
+    Derived {
         name: "session.lines",
         holds: "a count",
         arguments: &["lines", "except", "exclude"],
@@ -538,6 +587,52 @@ pub(crate) fn resolve<N: Names>(name: &str, given: &BTreeMap<String, Json>, name
         "line.target" => (Fact::LineTarget, Kind::Enum(Vocab::Static(Target::NAMES))),
         "line.primary_code_present" => (Fact::LinePrimaryCodePresent, Kind::Bool),
         "line.levels_in_code_region" => (Fact::LineLevelsInCodeRegion, Kind::Bool),
+        "line.level_regions" => (Fact::LineLevelRegions, Kind::EnumList(Vocab::Regions)),
+        "line.levels_among" => {
+            let list = args.required_word("list")?;
+            let field = list
+                .strip_prefix("clinical.")
+                .and_then(Clinical::field)
+                .filter(|f| f.kind == necessity_case::FieldKind::Levels)
+                .ok_or_else(|| {
+                    let levels: Vec<String> = Clinical::FIELDS
+                        .iter()
+                        .filter(|f| f.kind == necessity_case::FieldKind::Levels)
+                        .map(|f| format!("clinical.{}", f.name))
+                        .collect();
+                    ArgError::on(
+                        "list",
+                        (
+                            format!("`{list}` is not a list of levels under `clinical`"),
+                            suggest(list, levels.iter().map(String::as_str)),
+                        ),
+                    )
+                })?;
+            reads.push(format!("clinical.{}", field.name));
+            (Fact::LineLevelsAmong(field), Kind::Bool)
+        }
+        "history.sessions_per_level" => (Fact::HistorySessionsPerLevel(args.selector()?), Kind::Count),
+        "modic.within" | "modic.outside" => {
+            let words = args.words("vertebrae")?.unwrap_or_default();
+            let mut vertebrae = Vec::new();
+            for w in words {
+                match w.parse::<necessity_case::Level>() {
+                    Ok(level @ necessity_case::Level::Vertebra(_)) => vertebrae.push(level),
+                    _ => {
+                        return Err(ArgError::on("vertebrae", (format!("`{w}` is not a vertebra such as `L4`"), None)));
+                    }
+                }
+            }
+            if vertebrae.is_empty() {
+                return Err(ArgError::fact("missing argument `vertebrae`".into(), None));
+            }
+            (Fact::Modic { vertebrae, outside: name == "modic.outside" }, Kind::Bool)
+        }
+        "surgery.at_requested_level" => {
+            let allowed_kinds = args.required_set("allowed_kinds", necessity_case::SurgeryKind::NAMES)?;
+            let allowed_after = args.param("allowed_after", DURATIONS)?;
+            (Fact::SurgeryAtRequestedLevel { allowed_kinds, allowed_after }, Kind::Bool)
+        }
         "session.lines"
         | "session.units"
         | "session.level_sides"

@@ -647,6 +647,19 @@ impl<'s> Compiler<'s> {
                     }
                 }
             };
+            let mut tolerated = 0u64;
+            for t in &c.value.tolerates {
+                let tat = self.at(*file, t);
+                let family_regions = self.catalog.families.get(family).map(|f| f.regions.clone()).unwrap_or_default();
+                match family_regions
+                    .iter()
+                    .copied()
+                    .find(|r| self.catalog.regions.get(*r).is_some_and(|d| d.name == t.value))
+                {
+                    Some(r) => tolerated |= 1u64 << r,
+                    None => self.error(tat, format!("`{}` is not a region of the family's scheme", t.value), None),
+                }
+            }
             let approaches = self.enum_mask(*file, c.value.approach.as_deref().unwrap_or_default(), Approach::NAMES);
             let guidance = self.enum_mask(*file, c.value.guidance.as_deref().unwrap_or_default(), Guidance::NAMES);
             let target = c.value.target.as_ref().and_then(|t| {
@@ -662,6 +675,7 @@ impl<'s> Compiler<'s> {
                     label: c.value.label.clone(),
                     family,
                     region,
+                    tolerated,
                     approaches,
                     guidance,
                     target,
@@ -1719,6 +1733,20 @@ impl<'s> Compiler<'s> {
                         let values: Vec<String> = items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect();
                         let mask = mask_of(self, vocab, &values, vat)?;
                         (Test::ListAny(mask), format!(" includes_any [{}]", values.join(", ")))
+                    }
+                    (Kind::Levels, Json::Array(items)) => {
+                        let mut levels = Vec::new();
+                        for item in items {
+                            match item.as_str().map(str::parse::<Level>) {
+                                Some(Ok(level)) => levels.push(level),
+                                _ => {
+                                    self.error(vat, format!("`{item}` is not a spinal level"), None);
+                                    return None;
+                                }
+                            }
+                        }
+                        let shown: Vec<String> = levels.iter().map(ToString::to_string).collect();
+                        (Test::LevelsAny(levels), format!(" includes_any [{}]", shown.join(", ")))
                     }
                     (Kind::Diagnoses, Json::String(set)) => {
                         let set = self.subst(vat, set, env)?;

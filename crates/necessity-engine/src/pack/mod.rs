@@ -120,6 +120,8 @@ pub(crate) struct CodeEntry {
     pub family: FamilyId,
     /// `None`: any region, decided by the levels.
     pub region: Option<RegionId>,
+    /// Bit set of regions whose levels are not a coding error on this code.
+    pub tolerated: u64,
     /// Approaches the code allows (bit set over `Approach`); 0 when the line says.
     pub approaches: u64,
     /// Guidance the code implies (bit set over `Guidance`); 0 when the line says.

@@ -121,6 +121,10 @@ pub(crate) struct RawCode {
     pub family: Sp<String>,
     /// A region of the family's scheme, or `any` (levels decide).
     pub region: Sp<String>,
+    /// Regions whose levels are not a coding error on this code: the criteria judge them
+    /// (thoracic facet levels are `FCT-X-6`, whichever code names them).
+    #[serde(default)]
+    pub tolerates: Vec<Sp<String>>,
     pub approach: Option<Vec<Sp<String>>>,
     pub guidance: Option<Vec<Sp<String>>>,
     pub target: Option<Sp<String>>,
