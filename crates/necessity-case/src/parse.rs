@@ -138,6 +138,21 @@ fn validate(mut case: Case) -> Result<Case, CaseError> {
     {
         c.fail("member.birth_date".into(), format!("`{birth}` is after the service date `{}`", case.service_date));
     }
+    if case.member.sex == Some(crate::enums::Sex::Male) {
+        for (field, value) in [("pregnant", case.member.pregnant), ("lactating", case.member.lactating)] {
+            if value == Some(true) {
+                c.fail(format!("member.{field}"), "`true` conflicts with `sex: male`".into());
+            }
+        }
+    }
+    for (i, finding) in case.clinical.modic_findings.iter().flatten().enumerate() {
+        if let Level::Segment(_) = finding.vertebra {
+            c.fail(
+                format!("clinical.modic_findings[{i}].vertebra"),
+                format!("`{}` is a segment: a Modic finding names a vertebra such as `L4`", finding.vertebra),
+            );
+        }
+    }
     for (i, line) in case.services.iter_mut().enumerate() {
         check_line(&mut c, &format!("services[{i}]"), line);
     }
@@ -319,6 +334,19 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let e = err(&deep);
         assert!(!e.issues.is_empty());
+    }
+
+    #[test]
+    fn contradictions_and_wrong_level_kinds_are_errors() {
+        let e = err(
+            r#"{"service_date":"2026-07-01","services":[{"code":"64628"}],"member":{"sex":"male","pregnant":true}}"#,
+        );
+        assert_eq!(e.issues[0].path, "member.pregnant");
+        let e = err(
+            r#"{"service_date":"2026-07-01","services":[{"code":"64628"}],"clinical":{"modic_findings":[{"vertebra":"L4-L5","type":1}]}}"#,
+        );
+        assert_eq!(e.issues[0].path, "clinical.modic_findings[0].vertebra");
+        assert!(parse_case(r#"{"service_date":"2026-07-01","services":[{"code":"64628"}],"member":{"sex":"female","pregnant":true}}"#).is_ok());
     }
 
     #[test]
