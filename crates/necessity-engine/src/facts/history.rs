@@ -25,6 +25,18 @@ enum Match {
     Counted,
     /// Its `where` tests are unknown: a match or not.
     Possible(Vec<Missing>),
+    /// A match or not once the line states its levels or side.
+    Unplaced(Vec<Missing>),
+}
+
+impl Match {
+    /// What would settle a match that is not known to be one.
+    fn unsure(&self) -> Option<&[Missing]> {
+        match self {
+            Self::Possible(why) | Self::Unplaced(why) => Some(why),
+            Self::No | Self::Sure | Self::Counted => None,
+        }
+    }
 }
 
 /// What a match is measured against: the service date and window, or another anchor.
@@ -91,6 +103,9 @@ fn matches(scope: &Scope<'_, '_>, sel: &Selector, index: usize, anchor: Anchor) 
         return Match::No;
     }
     let mut uncertain = !(info.certain && info.procedures & !sel.procedures == 0);
+    // What the line itself leaves unstated makes a match unknown, not uncertain: the answer
+    // to a question about the line settles it.
+    let mut line_unstated = Vec::new();
     let line = scope.line_info();
     if sel.same_region {
         match (line.region, info.region) {
@@ -110,6 +125,7 @@ fn matches(scope: &Scope<'_, '_>, sel: &Selector, index: usize, anchor: Anchor) 
                     return Match::No;
                 }
             }
+            (None, Some(_)) => line_unstated.push(Missing::line(scope.line, "levels")),
             _ => uncertain = true,
         }
     }
@@ -117,6 +133,7 @@ fn matches(scope: &Scope<'_, '_>, sel: &Selector, index: usize, anchor: Anchor) 
         match (line.line.side, entry.side) {
             (Some(a), Some(b)) if !sides_overlap(a, b) => return Match::No,
             (Some(_), Some(_)) => {}
+            (None, Some(_)) => line_unstated.push(Missing::line(scope.line, "side")),
             _ => uncertain = true,
         }
     }
@@ -124,15 +141,16 @@ fn matches(scope: &Scope<'_, '_>, sel: &Selector, index: usize, anchor: Anchor) 
         return if sel.count_uncertain { Match::Counted } else { Match::No };
     }
     if !anchor.use_where || sel.where_.is_empty() {
-        return Match::Sure;
+        return if line_unstated.is_empty() { Match::Sure } else { Match::Unplaced(line_unstated) };
     }
     let entry_scope = Scope { req, line: scope.line, entry: Some(index) };
     let mut missing = Vec::new();
     let verdict =
         Truth::all(sel.where_.iter().map(|w| value_of(req.pack, *w, &entry_scope, &mut missing)).collect::<Vec<_>>());
     match verdict {
-        Truth::Met => Match::Sure,
         Truth::NotMet => Match::No,
+        _ if !line_unstated.is_empty() => Match::Unplaced(line_unstated),
+        Truth::Met => Match::Sure,
         Truth::Unknown => Match::Possible(missing),
     }
 }
@@ -156,7 +174,7 @@ pub(super) fn sessions<'a>(scope: &Scope<'_, 'a>, sel: SelectorId, missing: &mut
         let Some(date) = date_of(scope, *i) else {
             continue;
         };
-        if let Match::Possible(why) = m {
+        if let Some(why) = m.unsure() {
             missing.extend(why.iter().cloned());
         } else {
             sure.insert(date);
@@ -174,9 +192,9 @@ pub(super) fn entries<'a>(scope: &Scope<'_, 'a>, sel: SelectorId, missing: &mut 
         return Value::Missing;
     };
     let found = all_matches(scope, sel, service_anchor(scope, sel));
-    let lo = found.iter().filter(|(_, m)| !matches!(m, Match::Possible(_))).count();
+    let lo = found.iter().filter(|(_, m)| m.unsure().is_none()).count();
     for (_, m) in &found {
-        if let Match::Possible(why) = m {
+        if let Some(why) = m.unsure() {
             missing.extend(why.iter().cloned());
         }
     }
@@ -207,7 +225,7 @@ pub(super) fn sessions_per_level<'a>(scope: &Scope<'_, 'a>, sel: SelectorId, mis
             if !here {
                 continue;
             }
-            if let Match::Possible(why) = m {
+            if let Some(why) = m.unsure() {
                 missing.extend(why.iter().copied());
             } else {
                 sure.insert(entry.date);
@@ -225,12 +243,30 @@ pub(super) fn sessions_per_level<'a>(scope: &Scope<'_, 'a>, sel: SelectorId, mis
 /// other entries of the selected procedures on that date. A session recorded as several
 /// entries (64493 at L4-L5 and 64494 at L5-S1 on one day) is one prior procedure, and what it
 /// states once (its relief) holds for all of it.
-fn latest(scope: &Scope<'_, '_>, sel: &Selector) -> Option<Vec<usize>> {
-    let evidence: Vec<usize> = all_matches(scope, sel, service_anchor(scope, sel))
-        .into_iter()
-        .filter_map(|(i, m)| matches!(m, Match::Sure | Match::Possible(_)).then_some(i))
+fn latest(scope: &Scope<'_, '_>, sel: &Selector, missing: &mut Vec<Missing>) -> Option<Vec<usize>> {
+    let found = all_matches(scope, sel, service_anchor(scope, sel));
+    // Which entry is the most recent match waits on the line's own levels or side.
+    let unplaced: Vec<Missing> = found
+        .iter()
+        .filter_map(|(_, m)| if let Match::Unplaced(why) = m { Some(why.iter().copied()) } else { None })
+        .flatten()
         .collect();
-    let last = evidence.iter().filter_map(|i| date_of(scope, *i)).max()?;
+    if !unplaced.is_empty() {
+        missing.extend(unplaced);
+        return None;
+    }
+    let evidence: Vec<usize> =
+        found.iter().filter_map(|(i, m)| matches!(m, Match::Sure | Match::Possible(_)).then_some(*i)).collect();
+    let Some(last) = evidence.iter().filter_map(|i| date_of(scope, *i)).max() else {
+        missing.push(no_prior());
+        return None;
+    };
+    // A later entry that may be the selected procedure may be the most recent one, and what it
+    // gave is not known: it holds the judgement back until the history says what it was.
+    if found.iter().any(|(i, m)| *m == Match::Counted && date_of(scope, *i).is_some_and(|date| date > last)) {
+        missing.push(no_prior());
+        return None;
+    }
     let mut session: Vec<usize> = evidence.into_iter().filter(|i| date_of(scope, *i) == Some(last)).collect();
     let same_day = scope.req.entries.iter().enumerate().filter(|(i, info)| {
         !session.contains(i)
@@ -252,9 +288,9 @@ fn stating(scope: &Scope<'_, '_>, session: &[usize], states: impl Fn(&PriorProce
         .or_else(|| session.first().copied())
 }
 
-fn no_prior(missing: &mut Vec<Missing>) -> Value<'static> {
-    missing.push(Missing::top("history", ""));
-    Value::Missing
+/// What settles a prior procedure the history does not show: the history itself.
+fn no_prior() -> Missing {
+    Missing::top("history", "")
 }
 
 pub(super) fn prior_field<'a>(
@@ -266,11 +302,12 @@ pub(super) fn prior_field<'a>(
     let Some(sel) = selector(scope, sel) else {
         return Value::Missing;
     };
-    let Some(session) = latest(scope, sel) else {
-        return no_prior(missing);
+    let Some(session) = latest(scope, sel, missing) else {
+        return Value::Missing;
     };
     let Some(i) = stating(scope, &session, |e| (field.get)(e) != necessity_case::FieldValue::Missing) else {
-        return no_prior(missing);
+        missing.push(no_prior());
+        return Value::Missing;
     };
     let Some(entry) = scope.req.history.get(i) else {
         return Value::Missing;
@@ -291,11 +328,12 @@ pub(super) fn prior_relief_lasted<'a>(
     let Some(sel) = selector(scope, sel) else {
         return Value::Missing;
     };
-    let Some(session) = latest(scope, sel) else {
-        return no_prior(missing);
+    let Some(session) = latest(scope, sel, missing) else {
+        return Value::Missing;
     };
     let Some(i) = stating(scope, &session, |e| e.relief_duration_days.is_some()) else {
-        return no_prior(missing);
+        missing.push(no_prior());
+        return Value::Missing;
     };
     let Some(entry) = scope.req.history.get(i) else {
         return Value::Missing;
@@ -327,8 +365,8 @@ pub(super) fn prior_was_initial<'a>(
     let Some(sel) = selector(scope, sel) else {
         return Value::Missing;
     };
-    let Some(i) = latest(scope, sel).and_then(|session| session.first().copied()) else {
-        return no_prior(missing);
+    let Some(i) = latest(scope, sel, missing).and_then(|session| session.first().copied()) else {
+        return Value::Missing;
     };
     Value::Bool(was_initial(scope, sel, i, period_of(scope, window)))
 }
@@ -390,8 +428,8 @@ pub(super) fn care_maintained_since<'a>(
     let Some(sel) = selector(scope, sel) else {
         return Value::Missing;
     };
-    let Some(i) = latest(scope, sel).and_then(|session| session.first().copied()) else {
-        return no_prior(missing);
+    let Some(i) = latest(scope, sel, missing).and_then(|session| session.first().copied()) else {
+        return Value::Missing;
     };
     let Some(prior) = date_of(scope, i) else {
         return Value::Missing;
