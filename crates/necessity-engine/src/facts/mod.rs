@@ -111,6 +111,7 @@ pub(crate) enum SessionCount {
     Levels { per_region: bool },
     Regions,
     Families,
+    Targets,
 }
 
 /// Which lines of the session a session fact looks at.

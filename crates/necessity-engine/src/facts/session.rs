@@ -156,6 +156,24 @@ pub(super) fn count<'a>(
             (n.saturating_mul(slo), n.saturating_mul(shi))
         }),
         SessionCount::Levels { per_region } => distinct_levels(scope, &selected, per_region),
+        SessionCount::Targets => {
+            let mut sure = BTreeSet::new();
+            let mut maybe = BTreeSet::new();
+            let mut unknown = 0u32;
+            for (j, pass) in &selected {
+                match req.lines.get(*j).and_then(|l| l.target) {
+                    Some(t) => {
+                        if *pass == Pass::Surely {
+                            sure.insert(t);
+                        }
+                        maybe.insert(t);
+                    }
+                    None => unknown += 1,
+                }
+            }
+            let lo = u32::try_from(sure.len()).unwrap_or(u32::MAX);
+            (lo, u32::try_from(maybe.len()).unwrap_or(u32::MAX).saturating_add(unknown))
+        }
         SessionCount::Families => {
             let sure: BTreeSet<usize> = selected
                 .iter()

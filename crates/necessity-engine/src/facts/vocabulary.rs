@@ -422,6 +422,13 @@ const DERIVED: &[Derived] = &[
         reads: &[],
     },
     Derived {
+        name: "session.targets",
+        holds: "a count",
+        arguments: &["lines", "except", "exclude"],
+        doc: "distinct targets of those lines (a line whose target is not known counts as one more)",
+        reads: &[],
+    },
+    Derived {
         name: "history.sessions",
         holds: "a count",
         arguments: &["of"],
@@ -639,7 +646,8 @@ pub(crate) fn resolve<N: Names>(name: &str, given: &BTreeMap<String, Json>, name
         | "session.levels"
         | "session.levels_per_region"
         | "session.regions"
-        | "session.families" => {
+        | "session.families"
+        | "session.targets" => {
             let count = match name {
                 "session.lines" => SessionCount::Lines,
                 "session.units" => SessionCount::Units,
@@ -647,6 +655,7 @@ pub(crate) fn resolve<N: Names>(name: &str, given: &BTreeMap<String, Json>, name
                 "session.levels" => SessionCount::Levels { per_region: false },
                 "session.levels_per_region" => SessionCount::Levels { per_region: true },
                 "session.families" => SessionCount::Families,
+                "session.targets" => SessionCount::Targets,
                 _ => SessionCount::Regions,
             };
             let lines_name = args.required_word("lines")?;
