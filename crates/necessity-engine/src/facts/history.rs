@@ -407,3 +407,14 @@ pub(super) fn care_maintained_since<'a>(
     }))
     .into_value(missing)
 }
+
+/// The date a window is anchored at: the latest entry the selector picks (a stimulator trial),
+/// or missing (with the history asked for) when there is none.
+pub(crate) fn anchor_date(scope: &Scope<'_, '_>, sel: SelectorId, missing: &mut Vec<Missing>) -> Option<Date> {
+    let found = selector(scope, sel).and_then(|sel| latest(scope, sel)).and_then(|s| s.first().copied());
+    let date = found.and_then(|i| date_of(scope, i));
+    if date.is_none() {
+        missing.push(Missing::top("history", ""));
+    }
+    date
+}

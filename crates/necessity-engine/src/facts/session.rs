@@ -91,6 +91,13 @@ fn passes(filter: &LineFilter, info: &crate::eval::LineInfo<'_>) -> Pass {
             None => return Pass::No,
         }
     }
+    if filter.neurostim_kinds != 0 {
+        match info.line.neurostim_kind {
+            Some(k) if filter.neurostim_kinds & (1u64 << k.index()) != 0 => {}
+            Some(_) => return Pass::No,
+            None => pass = Pass::Possibly,
+        }
+    }
     if filter.approaches != 0 {
         let a = info.approaches;
         if a == 0 || (a & filter.approaches != 0 && a & !filter.approaches != 0) {
