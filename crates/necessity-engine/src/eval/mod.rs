@@ -22,10 +22,10 @@ pub fn evaluate<'p>(pack: &'p Pack, case: &Case, history: &[PriorProcedure]) -> 
     let mut lines: Vec<LineResult<'p>> = (0..req.lines.len()).map(|i| evaluate_line(pack, &req, i)).collect();
     // Device lines take the decision of their procedure lines, once those are decided.
     for i in 0..lines.len() {
-        if let Some(device) = device_line(pack, &req, &lines, i) {
-            if let Some(slot) = lines.get_mut(i) {
-                *slot = device;
-            }
+        if let Some(device) = device_line(pack, &req, &lines, i)
+            && let Some(slot) = lines.get_mut(i)
+        {
+            *slot = device;
         }
     }
     let decision = Decision::overall(lines.iter().map(|l| l.decision));
