@@ -128,6 +128,8 @@ struct Compiler<'s> {
     needed_questions: BTreeMap<String, At>,
     /// Criteria sets included by another set.
     sets_included: HashSet<String>,
+    /// Overrides, applied once every file is merged.
+    pending_overrides: Vec<(String, (FileId, Sp<RawNode>))>,
 }
 
 fn spec_id_shape_ok(id: &str) -> bool {
@@ -213,6 +215,7 @@ impl<'s> Compiler<'s> {
             id_nodes: HashMap::new(),
             needed_questions: BTreeMap::new(),
             sets_included: HashSet::new(),
+            pending_overrides: Vec::new(),
         }
     }
 
@@ -277,6 +280,7 @@ impl<'s> Compiler<'s> {
         let identity = self.identity(&manifest);
         self.id_prefixes = manifest.id_prefixes.iter().map(|p| p.value.clone()).collect();
         self.load_files(&manifest);
+        self.apply_overrides();
         if !self.errors.is_empty() {
             return None;
         }
@@ -390,6 +394,17 @@ impl<'s> Compiler<'s> {
         }
     }
 
+    /// Replaces criteria by name with the overrides of a version built on a base.
+    fn apply_overrides(&mut self) {
+        for (name, (file, node)) in std::mem::take(&mut self.pending_overrides) {
+            let at = self.at(file, &node);
+            match self.raw.criteria.get_mut(&name) {
+                Some(slot) => *slot = (file, node),
+                None => self.error(at, format!("`{name}` overrides a criterion the pack does not define"), None),
+            }
+        }
+    }
+
     fn merge(&mut self, file: FileId, raw: RawFile) {
         macro_rules! merge_map {
             ($field:ident, $what:literal) => {
@@ -419,6 +434,9 @@ impl<'s> Compiler<'s> {
         merge_map!(questions, "question");
         merge_map!(criteria, "criterion");
         merge_map!(criteria_sets, "criteria set");
+        for (name, node) in raw.overrides {
+            self.pending_overrides.push((name, (file, node)));
+        }
         self.raw.line_kinds.extend(raw.line_kinds.into_iter().map(|k| (file, k)));
         self.raw.scope_rules.extend(raw.scope_rules.into_iter().map(|r| (file, r)));
         if let Some(rules) = raw.line_rules {

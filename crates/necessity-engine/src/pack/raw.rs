@@ -24,6 +24,10 @@ pub(crate) struct RawManifest {
     pub files: Vec<Sp<String>>,
     /// Folder of test cases, relative to the pack folder.
     pub tests: Option<Sp<String>>,
+    /// Another version this one builds on: its content files are read too (see `PackSource`),
+    /// and `overrides` replace its criteria.
+    #[expect(dead_code, reason = "resolved by PackSource when files are read; declared so the manifest accepts it")]
+    pub base: Option<Sp<String>>,
 }
 
 /// One content file. Every section is optional; the pack is the union of its files and a name
@@ -66,6 +70,9 @@ pub(crate) struct RawFile {
     pub criteria: BTreeMap<String, Sp<RawNode>>,
     #[serde(default)]
     pub criteria_sets: BTreeMap<String, Sp<RawSet>>,
+    /// Criteria that replace definitions of the same name (a version built on a base).
+    #[serde(default)]
+    pub overrides: BTreeMap<String, Sp<RawNode>>,
 }
 
 #[derive(Debug, Deserialize)]
