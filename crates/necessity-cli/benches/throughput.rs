@@ -5,7 +5,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use necessity_cli::batch::{self, Format};
 use necessity_cli::text::Style;
-use necessity_engine::{Pack, PackSource};
+use necessity_engine::{Library, Pack, PackSource};
 use std::path::Path;
 
 const REQUESTS: usize = 100_000;
@@ -23,7 +23,7 @@ fn input() -> String {
 
 fn benches(c: &mut Criterion) {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../packs/interventional-pain/2026-06-14"));
-    let pack = Pack::load(&PackSource::from_dir(dir).unwrap()).unwrap();
+    let library = Library::new(vec![Pack::load(&PackSource::from_dir(dir).unwrap()).unwrap()]).unwrap();
     let text = input();
     let mut group = c.benchmark_group("evaluate NDJSON");
     group.sample_size(10);
@@ -32,7 +32,7 @@ fn benches(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let summary = batch::run(
-                    &pack,
+                    &library,
                     &text,
                     format,
                     Style { color: false },

@@ -5,7 +5,7 @@ use crate::input::{self, Item, Layout};
 use crate::text::{self, Style};
 use crate::wire;
 use necessity_case::{CaseError, parse_case};
-use necessity_engine::{Pack, evaluate_request};
+use necessity_engine::{Library, evaluate_request};
 use rayon::prelude::*;
 use std::io::Write;
 
@@ -35,25 +35,32 @@ enum Outcome {
 
 /// What every request of a run shares.
 struct Run<'p> {
-    pack: &'p Pack,
-    fragments: wire::Fragments,
+    library: &'p Library,
+    /// One per installed version, in the library's order.
+    fragments: Vec<wire::Fragments>,
     layout: Layout,
     format: Format,
     style: Style,
 }
 
 fn one(run: &Run<'_>, item: &Item<'_>) -> Outcome {
-    let (pack, layout, format, style) = (run.pack, run.layout, run.format, run.style);
+    let (layout, format, style) = (run.layout, run.format, run.style);
     let parsed = input::check_size(item)
         .map_err(|m| CaseError { issues: vec![necessity_case::Issue { path: ".".into(), message: m }] })
         .and_then(|()| parse_case(item.text));
     match parsed {
         Ok(case) => {
+            let Some(index) = run.library.index_for_date(case.service_date) else {
+                return Outcome::Rendered(no_version(run, &case));
+            };
+            let (Some(pack), Some(fragments)) = (run.library.packs().get(index), run.fragments.get(index)) else {
+                return Outcome::Rendered(no_version(run, &case));
+            };
             let determination = evaluate_request(pack, &case);
             let bytes = match format {
                 Format::Json => {
                     let mut bytes = Vec::with_capacity(16 * 1024);
-                    if wire::write(&mut bytes, &determination, &run.fragments).is_err() {
+                    if wire::write(&mut bytes, &determination, fragments).is_err() {
                         bytes.clear();
                     }
                     if layout == Layout::Single {
@@ -98,8 +105,30 @@ fn one(run: &Run<'_>, item: &Item<'_>) -> Outcome {
 }
 
 /// Evaluates every request of `text`; determinations go to `out`, problems to `err`.
+/// A request whose service date no installed version covers: out of scope, saying why.
+fn no_version(run: &Run<'_>, case: &necessity_case::Case) -> Vec<u8> {
+    let Err(why) = run.library.evaluate(case, &case.history) else { return Vec::new() };
+    let mut bytes = match run.format {
+        Format::Json => {
+            let mut bytes = Vec::new();
+            if wire::write_no_version(&mut bytes, case, &why).is_err() {
+                bytes.clear();
+            }
+            if run.layout == Layout::Single {
+                bytes = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .and_then(|v| serde_json::to_vec_pretty(&v))
+                    .unwrap_or(bytes);
+            }
+            bytes
+        }
+        Format::Text => text::render_no_version(case, &why, run.style).into_bytes(),
+    };
+    bytes.push(b'\n');
+    bytes
+}
+
 pub fn run(
-    pack: &Pack,
+    library: &Library,
     text: &str,
     format: Format,
     style: Style,
@@ -107,7 +136,8 @@ pub fn run(
     err: &mut impl Write,
 ) -> Result<Summary, Box<dyn std::error::Error + Send + Sync>> {
     let (layout, items) = input::split(text)?;
-    let run = Run { pack, fragments: wire::Fragments::new(pack), layout, format, style };
+    let fragments = library.packs().iter().map(wire::Fragments::new).collect();
+    let run = Run { library, fragments, layout, format, style };
     let mut summary = Summary::default();
     for chunk in items.chunks(CHUNK) {
         let outcomes: Vec<Outcome> = chunk.par_iter().map(|item| one(&run, item)).collect();

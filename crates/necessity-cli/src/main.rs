@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use necessity_cli::batch::{self, Format};
 use necessity_cli::embedded;
 use necessity_cli::text::Style;
-use necessity_engine::{Pack, PackSource, documented_facts, pack_tests};
+use necessity_engine::{Library, Pack, PackSource, documented_facts, pack_tests};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,18 +44,20 @@ enum Command {
         input: String,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
-        /// A pack version folder to use instead of the embedded pack.
+        /// Pack versions to install instead of the embedded ones: a version folder, or a folder
+        /// of them (repeatable). The version in force on each service date is used.
         #[arg(long)]
-        pack: Option<PathBuf>,
+        pack: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
     /// Print the JSON Schema of a request.
     Schema,
-    /// Load and validate a pack version folder (default: the embedded packs).
-    CheckPack { dir: Option<PathBuf> },
-    /// Run a pack's own test cases (default: the embedded packs).
-    Test { dir: Option<PathBuf> },
+    /// Load and validate pack versions: version folders, or folders of them (default: the
+    /// embedded packs). Versions of one pack must not be in force on the same day.
+    CheckPack { dirs: Vec<PathBuf> },
+    /// Run the pack versions' own test cases (default: the embedded packs).
+    Test { dirs: Vec<PathBuf> },
     /// List the facts a pack's criteria may read.
     Facts,
 }
@@ -115,13 +117,13 @@ impl std::error::Error for Failure {}
 
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Evaluate { input, format, pack, color } => evaluate(&input, format, pack.as_deref(), color),
+        Command::Evaluate { input, format, pack, color } => evaluate(&input, format, &pack, color),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&necessity_case::json_schema())?);
             Ok(exit::OK)
         }
-        Command::CheckPack { dir } => check_pack(dir.as_deref()),
-        Command::Test { dir } => test(dir.as_deref()),
+        Command::CheckPack { dirs } => check_pack(&dirs),
+        Command::Test { dirs } => test(&dirs),
         Command::Facts => {
             for fact in documented_facts() {
                 let args = if fact.arguments.is_empty() {
@@ -136,28 +138,61 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Pack sources to use: one folder, or every embedded version.
-fn sources(dir: Option<&Path>) -> Result<Vec<(String, PackSource)>> {
-    match dir {
-        Some(dir) => {
-            let source =
-                PackSource::from_dir(dir).with_context(|| format!("cannot read the pack at {}", dir.display()))?;
-            Ok(vec![(dir.display().to_string(), source)])
-        }
-        None => Ok(embedded::pack_sources()),
+/// Pack sources to use: the version folders under the given folders, or every embedded version.
+fn sources(dirs: &[PathBuf]) -> Result<Vec<(String, PackSource)>> {
+    if dirs.is_empty() {
+        return Ok(embedded::pack_sources());
     }
+    let mut found = Vec::new();
+    for dir in dirs {
+        let before = found.len();
+        version_folders(dir, 3, &mut found);
+        if found.len() == before {
+            return Err(Failure::error(
+                exit::BAD_PACK,
+                format!("{} holds no pack version (a folder with a pack.yaml)", dir.display()),
+            ));
+        }
+    }
+    found
+        .into_iter()
+        .map(|dir| {
+            let source =
+                PackSource::from_dir(&dir).with_context(|| format!("cannot read the pack at {}", dir.display()))?;
+            Ok((dir.display().to_string(), source))
+        })
+        .collect()
+}
+
+/// Folders with a `pack.yaml` at or under `dir`, a few levels deep.
+fn version_folders(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+    if dir.join("pack.yaml").is_file() {
+        found.push(dir.to_path_buf());
+        return;
+    }
+    if depth == 0 {
+        return;
+    }
+    let mut children: Vec<PathBuf> =
+        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    children.sort();
+    for child in children {
+        version_folders(&child, depth - 1, found);
+    }
+}
+
+/// Every version of the given folders (or the embedded ones), checked not to overlap.
+fn library(dirs: &[PathBuf]) -> Result<Library> {
+    let packs = sources(dirs)?.iter().map(|(_, source)| load(source)).collect::<Result<Vec<_>>>()?;
+    Library::new(packs).map_err(|e| Failure::error(exit::BAD_PACK, e.to_string()))
 }
 
 fn load(source: &PackSource) -> Result<Pack> {
     Pack::load(source).map_err(|e| Failure::error(exit::BAD_PACK, e.to_string()))
 }
 
-fn evaluate(input: &str, format: OutputFormat, pack: Option<&Path>, color: Color) -> Result<u8> {
-    let source = match pack {
-        Some(dir) => PackSource::from_dir(dir).with_context(|| format!("cannot read the pack at {}", dir.display()))?,
-        None => embedded::default_source().context("this binary embeds no pack")?,
-    };
-    let pack = load(&source)?;
+fn evaluate(input: &str, format: OutputFormat, packs: &[PathBuf], color: Color) -> Result<u8> {
+    let library = library(packs)?;
     let text = read_input(input)?;
     let stdout = std::io::stdout();
     let style = Style {
@@ -174,7 +209,7 @@ fn evaluate(input: &str, format: OutputFormat, pack: Option<&Path>, color: Color
     // Small: a determination larger than the buffer is written straight through, not copied.
     let mut out = std::io::BufWriter::with_capacity(8 * 1024, stdout.lock());
     let mut err = std::io::stderr().lock();
-    let summary = match batch::run(&pack, &text, format, style, &mut out, &mut err) {
+    let summary = match batch::run(&library, &text, format, style, &mut out, &mut err) {
         Ok(s) => s,
         Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => {
             return Ok(exit::OK);
@@ -208,9 +243,10 @@ fn read_input(input: &str) -> Result<String> {
     }
 }
 
-fn check_pack(dir: Option<&Path>) -> Result<u8> {
+fn check_pack(dirs: &[PathBuf]) -> Result<u8> {
     let mut worst = exit::OK;
-    for (label, source) in sources(dir)? {
+    let mut loaded = Vec::new();
+    for (label, source) in sources(dirs)? {
         match Pack::load(&source) {
             Ok(pack) => {
                 for w in &pack.warnings {
@@ -228,6 +264,7 @@ fn check_pack(dir: Option<&Path>) -> Result<u8> {
                     pack.warnings.len(),
                     pack.identity.content_hash
                 );
+                loaded.push(pack);
             }
             Err(errors) => {
                 eprintln!("{errors}");
@@ -235,13 +272,19 @@ fn check_pack(dir: Option<&Path>) -> Result<u8> {
             }
         }
     }
+    if worst == exit::OK
+        && let Err(overlap) = Library::new(loaded)
+    {
+        eprintln!("error: {overlap}");
+        worst = exit::BAD_PACK;
+    }
     Ok(worst)
 }
 
-fn test(dir: Option<&Path>) -> Result<u8> {
+fn test(dirs: &[PathBuf]) -> Result<u8> {
     let mut failed = 0usize;
     let mut passed = 0usize;
-    for (label, source) in sources(dir)? {
+    for (label, source) in sources(dirs)? {
         let pack = load(&source)?;
         let Some(tests_dir) = pack.tests_dir() else {
             println!("{label}: no tests folder");

@@ -121,3 +121,21 @@ fn render_line(out: &mut String, line: &LineResult<'_>, style: Style) {
         }
     }
 }
+
+/// The answer for a request no installed version covers.
+#[must_use]
+pub fn render_no_version(
+    case: &necessity_case::Case,
+    why: &necessity_engine::NoVersionInForce,
+    style: Style,
+) -> String {
+    let id = case.id.as_deref().unwrap_or("(no id)");
+    let decision = Decision::OutOfScope;
+    format!(
+        "{}  {}\n{}\n  {}\n",
+        style.decision(decision),
+        style.dim(&format!("— {}", decision.action())),
+        style.dim(&format!("request {id} · service date {} · case {}", case.service_date, short(&case.content_hash()))),
+        why
+    )
+}

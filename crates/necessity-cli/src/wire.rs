@@ -343,3 +343,58 @@ pub struct WireIssue<'a> {
     pub path: &'a str,
     pub message: &'a str,
 }
+
+/// Writes the out-of-scope answer for a request no installed version covers.
+pub fn write_no_version(
+    out: &mut Vec<u8>,
+    case: &necessity_case::Case,
+    why: &necessity_engine::NoVersionInForce,
+) -> serde_json::Result<()> {
+    let explanation = why.to_string();
+    let mut o = Object::open(out);
+    o.value("format", &FORMAT_VERSION)?;
+    o.value("request_id", &case.id)?;
+    o.value("case_hash", &case.content_hash())?;
+    o.value("service_date", &case.service_date.to_string())?;
+    o.value("pack", &serde_json::Value::Null)?;
+    o.value("decision", &necessity_engine::Decision::OutOfScope.as_str())?;
+    o.value("action", &necessity_engine::Decision::OutOfScope.action())?;
+    let lines: Vec<serde_json::Value> = case
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::json!({
+                "index": i,
+                "code": line.code.as_str(),
+                "code_label": null,
+                "procedure": null,
+                "procedure_label": null,
+                "decision": "out_of_scope",
+                "reasons": [{
+                    "id": NO_VERSION_IN_FORCE,
+                    "kind": "scope",
+                    "value": "met",
+                    "explanation": explanation,
+                    "source": "",
+                    "within": null,
+                    "facts": [],
+                    "missing": [],
+                }],
+                "questions": [],
+                "advisories": [],
+                "criteria": [],
+            })
+        })
+        .collect();
+    o.value("lines", &lines)?;
+    o.value("questions", &serde_json::json!([]))?;
+    o.value("advisories", &serde_json::json!([]))?;
+    o.value("engine", &WireEngine { name: "necessity", version: env!("CARGO_PKG_VERSION") })?;
+    o.close();
+    Ok(())
+}
+
+/// The reason code of a request no installed version covers. Not a spec id: it is about the
+/// installation, not a criterion.
+pub const NO_VERSION_IN_FORCE: &str = "no_version_in_force";

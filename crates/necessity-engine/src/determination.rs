@@ -173,7 +173,8 @@ pub struct TraceNode<'p> {
     pub node: &'p Node,
     pub depth: u16,
     pub value: Truth,
-    /// False when the node's `applies_if` did not hold (its value is then met).
+    /// False when the node's `applies_if` did not hold or it is a branch not taken (its value is
+    /// then met, or absent for an exclusion).
     pub applicable: bool,
     /// For a leaf: the value its fact had.
     pub reading: Option<Shown<'p>>,

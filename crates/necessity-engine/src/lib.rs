@@ -17,6 +17,7 @@ mod determination;
 mod eval;
 mod facts;
 mod kleene;
+mod library;
 mod pack;
 pub mod pack_tests;
 
@@ -26,4 +27,5 @@ pub use determination::{
 pub use eval::{evaluate, evaluate_request};
 pub use facts::{FactDoc, Missing, Shown, documented_facts};
 pub use kleene::Truth;
+pub use library::{Library, NoVersionInForce, OverlappingVersions};
 pub use pack::{Interpretation, Node, Pack, PackError, PackErrors, PackIdentity, PackSource, PackWarning, Param, Role};

@@ -19,7 +19,15 @@ use necessity_case::{Case, PriorProcedure};
 #[must_use]
 pub fn evaluate<'p>(pack: &'p Pack, case: &Case, history: &[PriorProcedure]) -> Determination<'p> {
     let req = Request::new(pack, case, history);
-    let lines: Vec<LineResult<'p>> = (0..req.lines.len()).map(|i| evaluate_line(pack, &req, i)).collect();
+    let mut lines: Vec<LineResult<'p>> = (0..req.lines.len()).map(|i| evaluate_line(pack, &req, i)).collect();
+    // Device lines take the decision of their procedure lines, once those are decided.
+    for i in 0..lines.len() {
+        if let Some(device) = device_line(pack, &req, &lines, i)
+            && let Some(slot) = lines.get_mut(i)
+        {
+            *slot = device;
+        }
+    }
     let decision = Decision::overall(lines.iter().map(|l| l.decision));
     let questions = merge_questions(lines.iter().flat_map(|l| l.questions.iter().cloned()));
     let mut advisories: Vec<Advisory<'p>> = Vec::new();
@@ -121,6 +129,42 @@ fn evaluate_line<'p>(pack: &'p Pack, req: &Request<'_>, index: usize) -> LineRes
         .collect();
     result.tree = trace;
     result
+}
+
+/// `NEU-DEV-1`: a device line takes the least favourable decision of its family's procedure
+/// lines; without one it pends for correction.
+fn device_line<'p>(
+    pack: &'p Pack,
+    req: &Request<'_>,
+    lines: &[LineResult<'p>],
+    index: usize,
+) -> Option<LineResult<'p>> {
+    let info = req.lines.get(index)?;
+    let code = info.code.filter(|c| c.device)?;
+    let node = pack.device_line?;
+    let procedures: Vec<Decision> = req
+        .lines
+        .iter()
+        .zip(lines)
+        .filter(|(other, _)| {
+            other.in_session() && other.family == Some(code.family) && other.code.is_some_and(|c| !c.device)
+        })
+        .map(|(_, result)| result.decision)
+        .collect();
+    let mut result = lines.get(index)?.clone();
+    result.tree.clear();
+    result.advisories.clear();
+    if procedures.is_empty() {
+        let reason = plain_reason(pack, node, Truth::Unknown, vec![Missing::line_as(index, "procedure_line", "code")]);
+        result.questions = questions_for(pack, index, std::slice::from_ref(&reason));
+        result.reasons = vec![reason];
+        result.decision = Decision::PendForInformation;
+    } else {
+        result.reasons = vec![plain_reason(pack, node, Truth::Met, Vec::new())];
+        result.questions.clear();
+        result.decision = procedures.iter().copied().min().unwrap_or(Decision::PendForInformation);
+    }
+    Some(result)
 }
 
 fn advisory(node: &crate::pack::Node) -> Option<Advisory<'_>> {

@@ -55,10 +55,13 @@ impl<'p> Walker<'p, '_, '_, '_, '_> {
         self.depth += 1;
         let body = self.shape(id, slot);
         self.depth -= 1;
+        // A requirement that does not apply is met; an exclusion or contraindication that does
+        // not apply is absent. With `applies_if` unknown, the value is what it would be either
+        // way, or unknown.
+        let inapplicable = if node.role.holds_against() { Truth::NotMet } else { Truth::Met };
         let (value, applicable) = match applies {
-            Some(Truth::NotMet) => (Truth::Met, false),
-            // `applies_if` unknown: the node holds if it does not apply or if its body holds.
-            Some(c) => (c.not().or(body), true),
+            Some(Truth::NotMet) => (inapplicable, false),
+            Some(c) => (Truth::choose(c, body, inapplicable), true),
             None => (body, true),
         };
         if let (Some(trace), Some(slot)) = (self.trace.as_mut(), slot) {
@@ -85,7 +88,7 @@ impl<'p> Walker<'p, '_, '_, '_, '_> {
                 node,
                 depth,
                 end: 0,
-                value: Truth::Met,
+                value: if node.role.holds_against() { Truth::NotMet } else { Truth::Met },
                 applicable: false,
                 reading: None,
                 missing: Vec::new(),
@@ -93,7 +96,7 @@ impl<'p> Walker<'p, '_, '_, '_, '_> {
             let children: &[NodeId] = match &node.shape {
                 Shape::All(c) | Shape::Any(c) | Shape::AtLeast { of: c, .. } => c,
                 Shape::Not(c) => std::slice::from_ref(c),
-                Shape::Choose { condition, then, otherwise } => &[*condition, *then, *otherwise],
+                Shape::Choose { condition, then, otherwise, .. } => &[*condition, *then, *otherwise],
                 Shape::Leaf(_) => &[],
             };
             stack.extend(children.iter().rev().map(|c| (*c, depth + 1)));
@@ -117,7 +120,7 @@ impl<'p> Walker<'p, '_, '_, '_, '_> {
             Shape::Any(children) => Truth::any(children.iter().map(|c| self.eval(*c))),
             Shape::AtLeast { n, of } => Truth::at_least(*n, of.iter().map(|c| self.eval(*c))),
             Shape::Not(child) => self.eval(*child).not(),
-            Shape::Choose { condition, then, otherwise } => match self.eval(*condition) {
+            Shape::Choose { condition, then, otherwise, pend_when_unknown } => match self.eval(*condition) {
                 // The branch not taken does not apply: it is recorded, not evaluated.
                 Truth::Met => {
                     let t = self.eval(*then);
@@ -128,6 +131,11 @@ impl<'p> Walker<'p, '_, '_, '_, '_> {
                     self.not_applicable(*then);
                     self.eval(*otherwise)
                 }
+                Truth::Unknown if *pend_when_unknown => {
+                    self.not_applicable(*then);
+                    self.not_applicable(*otherwise);
+                    Truth::Unknown
+                }
                 Truth::Unknown => {
                     let t = self.eval(*then);
                     let o = self.eval(*otherwise);
@@ -137,9 +145,14 @@ impl<'p> Walker<'p, '_, '_, '_, '_> {
             Shape::Leaf(leaf) => {
                 let mut missing = Vec::new();
                 let value = leaf.fact.value(self.scope, &mut missing);
-                let truth = match (value, leaf.missing_as) {
-                    (crate::facts::Value::Missing, Some(fixed)) => fixed,
-                    _ => leaf.test.apply(&value, self.scope.service_date()),
+                let date = match leaf.anchor {
+                    None => Some(self.scope.service_date()),
+                    Some(sel) => crate::facts::anchor_date(self.scope, sel, &mut missing),
+                };
+                let truth = match (value, leaf.missing_as, date) {
+                    (crate::facts::Value::Missing, Some(fixed), _) => fixed,
+                    (_, _, Some(date)) => leaf.test.apply(&value, date),
+                    (_, _, None) => Truth::Unknown,
                 };
                 if truth == Truth::Unknown {
                     missing.sort();

@@ -44,6 +44,12 @@ pub(crate) struct CareArgs {
     pub home_program_requires: Vec<&'static FieldDef<CareEpisode>>,
     pub supervision: Supervision,
     pub period: Option<ParamId>,
+    /// Prior procedures of these families (bit set) count as complementary care
+    /// (`SCS-CM-1`): each a one-day episode, done by a physician.
+    pub interventional_families: u64,
+    /// Measure up to the latest entry this selector picks (a stimulator trial) instead of the
+    /// service date.
+    pub anchor: Option<crate::pack::SelectorId>,
 }
 
 fn is(mask: u64, episode: &CareEpisode) -> bool {
@@ -177,7 +183,13 @@ pub(super) fn evaluate<'a>(
         missing.push(Missing::top("conservative_care", ""));
         return Value::Missing;
     };
-    let service = scope.service_date();
+    let service = match args.anchor {
+        None => scope.service_date(),
+        Some(sel) => match super::history::anchor_date(scope, sel, missing) {
+            Some(date) => date,
+            None => return Value::Missing,
+        },
+    };
     let present = |kinds: u64| {
         Tri::any(
             episodes
@@ -187,9 +199,10 @@ pub(super) fn evaluate<'a>(
                 .map(|(i, e)| counts(i, e, args)),
         )
     };
+    let procedures = interventional(scope, args, service);
     let tri = match question {
         CareQuestion::Therapy => present(args.therapy | args.exception),
-        CareQuestion::Complementary => present(args.complementary),
+        CareQuestion::Complementary => present(args.complementary).or(Tri::from_bool(!procedures.is_empty())),
         CareQuestion::Duration => {
             let Some(period) = args.period else {
                 return Value::Missing;
@@ -197,7 +210,10 @@ pub(super) fn evaluate<'a>(
             let period = super::history::period_of(scope, period);
             let mut why = Vec::new();
             let therapy = candidates(episodes, args.therapy, args, service, &mut why);
-            let complementary = candidates(episodes, args.complementary, args, service, &mut why);
+            let mut complementary = candidates(episodes, args.complementary, args, service, &mut why);
+            complementary.extend(
+                procedures.iter().map(|d| Candidate { sure: true, dates: Dates { start: Some(*d), end: Some(*d) } }),
+            );
             let by_therapy = bounded(
                 span_reaches(&therapy, Some(&complementary), period, service, false),
                 span_reaches(&therapy, Some(&complementary), period, service, true),
@@ -215,4 +231,23 @@ pub(super) fn evaluate<'a>(
     tri.missing.sort();
     tri.missing.dedup();
     tri.into_value(missing)
+}
+
+/// Dates of prior procedures that count as complementary care (`SCS-CM-1`).
+fn interventional(scope: &Scope<'_, '_>, args: &CareArgs, until: Date) -> Vec<Date> {
+    if args.interventional_families == 0 {
+        return Vec::new();
+    }
+    let req = scope.req;
+    req.history
+        .iter()
+        .zip(&req.entries)
+        .filter(|(e, info)| {
+            e.date <= until
+                && req.pack.catalog.procedures.iter().enumerate().any(|(p, proc_)| {
+                    info.procedures & (1u64 << p) != 0 && args.interventional_families & (1u64 << proc_.family) != 0
+                })
+        })
+        .map(|(e, _)| e.date)
+        .collect()
 }

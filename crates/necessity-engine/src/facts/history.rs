@@ -445,3 +445,13 @@ pub(super) fn care_maintained_since<'a>(
     }))
     .into_value(missing)
 }
+
+/// The date a window is anchored at: the latest entry the selector picks (a stimulator trial),
+/// or missing (with the history asked for) when there is none.
+pub(crate) fn anchor_date(scope: &Scope<'_, '_>, sel: SelectorId, missing: &mut Vec<Missing>) -> Option<Date> {
+    let Some(sel) = selector(scope, sel) else {
+        missing.push(no_prior());
+        return None;
+    };
+    latest(scope, sel, missing).and_then(|s| s.first().copied()).and_then(|i| date_of(scope, i))
+}

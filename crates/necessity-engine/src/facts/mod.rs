@@ -16,6 +16,7 @@ mod tri;
 mod value;
 mod vocabulary;
 
+pub(crate) use history::anchor_date;
 pub(crate) use value::{Cmp, DateOp, Kind, Test, Value, Vocab};
 pub use value::{Missing, Shown};
 pub(crate) use vocabulary::{ArgError, Names, resolve, suggest as suggest_name};
@@ -111,6 +112,7 @@ pub(crate) enum SessionCount {
     Levels { per_region: bool },
     Regions,
     Families,
+    Targets,
 }
 
 /// Which lines of the session a session fact looks at.

@@ -91,6 +91,13 @@ fn passes(filter: &LineFilter, info: &crate::eval::LineInfo<'_>) -> Pass {
             None => return Pass::No,
         }
     }
+    if filter.neurostim_kinds != 0 {
+        match info.line.neurostim_kind {
+            Some(k) if filter.neurostim_kinds & (1u64 << k.index()) != 0 => {}
+            Some(_) => return Pass::No,
+            None => pass = Pass::Possibly,
+        }
+    }
     if filter.approaches != 0 {
         let a = info.approaches;
         if a == 0 || (a & filter.approaches != 0 && a & !filter.approaches != 0) {
@@ -156,6 +163,24 @@ pub(super) fn count<'a>(
             (n.saturating_mul(slo), n.saturating_mul(shi))
         }),
         SessionCount::Levels { per_region } => distinct_levels(scope, &selected, per_region),
+        SessionCount::Targets => {
+            let mut sure = BTreeSet::new();
+            let mut maybe = BTreeSet::new();
+            let mut unknown = 0u32;
+            for (j, pass) in &selected {
+                match req.lines.get(*j).and_then(|l| l.target) {
+                    Some(t) => {
+                        if *pass == Pass::Surely {
+                            sure.insert(t);
+                        }
+                        maybe.insert(t);
+                    }
+                    None => unknown += 1,
+                }
+            }
+            let lo = u32::try_from(sure.len()).unwrap_or(u32::MAX);
+            (lo, u32::try_from(maybe.len()).unwrap_or(u32::MAX).saturating_add(unknown))
+        }
         SessionCount::Families => {
             let sure: BTreeSet<usize> = selected
                 .iter()

@@ -19,6 +19,7 @@ pub(crate) trait Names {
     fn selector(&self, name: &str) -> Result<SelectorId, (String, Option<String>)>;
     fn filter(&self, name: &str) -> Result<FilterId, (String, Option<String>)>;
     fn diagnosis_set(&self, name: &str) -> Result<DiagnosisSetId, (String, Option<String>)>;
+    fn family(&self, name: &str) -> Result<usize, (String, Option<String>)>;
     /// Whether the leaf is a selector's `where` test (which reads `entry.*` facts).
     fn in_entry_scope(&self) -> bool;
 }
@@ -422,6 +423,13 @@ const DERIVED: &[Derived] = &[
         reads: &[],
     },
     Derived {
+        name: "session.targets",
+        holds: "a count",
+        arguments: &["lines", "except", "exclude"],
+        doc: "distinct targets of those lines (a line whose target is not known counts as one more)",
+        reads: &[],
+    },
+    Derived {
         name: "history.sessions",
         holds: "a count",
         arguments: &["of"],
@@ -501,14 +509,31 @@ const DERIVED: &[Derived] = &[
     Derived {
         name: "care.complementary_component",
         holds: "yes/no",
-        arguments: &["therapy", "exception", "complementary", "home_program_requires", "supervision"],
+        arguments: &[
+            "therapy",
+            "exception",
+            "complementary",
+            "home_program_requires",
+            "supervision",
+            "interventional_history",
+            "anchor",
+        ],
         doc: "a complementary episode (medication, alternative therapy)",
         reads: CARE_READS,
     },
     Derived {
         name: "care.duration_reached",
         holds: "yes/no",
-        arguments: &["therapy", "exception", "complementary", "home_program_requires", "supervision", "period"],
+        arguments: &[
+            "therapy",
+            "exception",
+            "complementary",
+            "home_program_requires",
+            "supervision",
+            "period",
+            "interventional_history",
+            "anchor",
+        ],
         doc: "the therapy span (earliest start to latest end) reaches `period` with a complementary episode overlapping it; with an exception, the complementary span",
         reads: CARE_READS,
     },
@@ -639,7 +664,8 @@ pub(crate) fn resolve<N: Names>(name: &str, given: &BTreeMap<String, Json>, name
         | "session.levels"
         | "session.levels_per_region"
         | "session.regions"
-        | "session.families" => {
+        | "session.families"
+        | "session.targets" => {
             let count = match name {
                 "session.lines" => SessionCount::Lines,
                 "session.units" => SessionCount::Units,
@@ -647,6 +673,7 @@ pub(crate) fn resolve<N: Names>(name: &str, given: &BTreeMap<String, Json>, name
                 "session.levels" => SessionCount::Levels { per_region: false },
                 "session.levels_per_region" => SessionCount::Levels { per_region: true },
                 "session.families" => SessionCount::Families,
+                "session.targets" => SessionCount::Targets,
                 _ => SessionCount::Regions,
             };
             let lines_name = args.required_word("lines")?;
@@ -722,6 +749,17 @@ pub(crate) fn resolve<N: Names>(name: &str, given: &BTreeMap<String, Json>, name
                 home_program_requires,
                 supervision: args.choice("supervision", SUPERVISION, None)?,
                 period: if question == CareQuestion::Duration { Some(args.param("period", DURATIONS)?) } else { None },
+                interventional_families: {
+                    let mut mask = 0u64;
+                    for family in args.words("interventional_history")?.unwrap_or_default() {
+                        mask |= 1u64 << names.family(family).map_err(|e| ArgError::on("interventional_history", e))?;
+                    }
+                    mask
+                },
+                anchor: match args.word("anchor")? {
+                    None | Some("service_date") => None,
+                    Some(sel) => Some(names.selector(sel).map_err(|e| ArgError::on("anchor", e))?),
+                },
             };
             (Fact::Care(question, Box::new(care)), Kind::Bool)
         }

@@ -128,6 +128,8 @@ struct Compiler<'s> {
     needed_questions: BTreeMap<String, At>,
     /// Criteria sets included by another set.
     sets_included: HashSet<String>,
+    /// Overrides, applied once every file is merged.
+    pending_overrides: Vec<(String, (FileId, Sp<RawNode>))>,
 }
 
 fn spec_id_shape_ok(id: &str) -> bool {
@@ -213,6 +215,7 @@ impl<'s> Compiler<'s> {
             id_nodes: HashMap::new(),
             needed_questions: BTreeMap::new(),
             sets_included: HashSet::new(),
+            pending_overrides: Vec::new(),
         }
     }
 
@@ -277,6 +280,7 @@ impl<'s> Compiler<'s> {
         let identity = self.identity(&manifest);
         self.id_prefixes = manifest.id_prefixes.iter().map(|p| p.value.clone()).collect();
         self.load_files(&manifest);
+        self.apply_overrides();
         if !self.errors.is_empty() {
             return None;
         }
@@ -290,7 +294,7 @@ impl<'s> Compiler<'s> {
         let sets = self.criteria_sets();
         self.link_procedures(&sets);
         let scope_rules = self.scope_rules();
-        let (line_needs_fact, no_criteria_for_code) = self.line_rules();
+        let (line_needs_fact, no_criteria_for_code, device_line) = self.line_rules();
         self.check_questions();
         self.unused();
         let identity = identity?;
@@ -309,6 +313,7 @@ impl<'s> Compiler<'s> {
             scope_rules,
             line_needs_fact: line_needs_fact?,
             no_criteria_for_code: no_criteria_for_code?,
+            device_line,
             tests_dir: manifest.tests.as_ref().map(|t| t.value.clone()),
         })
     }
@@ -389,6 +394,17 @@ impl<'s> Compiler<'s> {
         }
     }
 
+    /// Replaces criteria by name with the overrides of a version built on a base.
+    fn apply_overrides(&mut self) {
+        for (name, (file, node)) in std::mem::take(&mut self.pending_overrides) {
+            let at = self.at(file, &node);
+            match self.raw.criteria.get_mut(&name) {
+                Some(slot) => *slot = (file, node),
+                None => self.error(at, format!("`{name}` overrides a criterion the pack does not define"), None),
+            }
+        }
+    }
+
     fn merge(&mut self, file: FileId, raw: RawFile) {
         macro_rules! merge_map {
             ($field:ident, $what:literal) => {
@@ -418,6 +434,9 @@ impl<'s> Compiler<'s> {
         merge_map!(questions, "question");
         merge_map!(criteria, "criterion");
         merge_map!(criteria_sets, "criteria set");
+        for (name, node) in raw.overrides {
+            self.pending_overrides.push((name, (file, node)));
+        }
         self.raw.line_kinds.extend(raw.line_kinds.into_iter().map(|k| (file, k)));
         self.raw.scope_rules.extend(raw.scope_rules.into_iter().map(|r| (file, r)));
         if let Some(rules) = raw.line_rules {
@@ -680,6 +699,7 @@ impl<'s> Compiler<'s> {
                     guidance,
                     target,
                     add_on_of,
+                    device: c.value.device,
                 },
             );
         }
@@ -892,8 +912,9 @@ impl<'s> Compiler<'s> {
                 }
             }
             let approaches = self.enum_mask(*file, &f.value.approaches, Approach::NAMES);
+            let neurostim_kinds = self.enum_mask(*file, &f.value.neurostim_kinds, necessity_case::NeurostimKind::NAMES);
             self.filter_index.insert(name.clone(), self.filters.len());
-            self.filters.push(LineFilter { families, procedures, approaches });
+            self.filters.push(LineFilter { families, procedures, approaches, neurostim_kinds });
             self.filter_used.push(false);
         }
     }
@@ -1129,14 +1150,14 @@ impl<'s> Compiler<'s> {
         rules
     }
 
-    fn line_rules(&mut self) -> (Option<NodeId>, Option<NodeId>) {
+    fn line_rules(&mut self) -> (Option<NodeId>, Option<NodeId>, Option<NodeId>) {
         let Some((file, rules)) = self.raw.line_rules.take() else {
             self.error(
                 At { file: 0, line: 1, column: 1 },
                 "the pack needs `line_rules` (the ids for lines that cannot be classified)",
                 None,
             );
-            return (None, None);
+            return (None, None, None);
         };
         let needs = self.id_reference(file, &rules.value.line_needs_fact);
         if needs.is_some() {
@@ -1146,7 +1167,15 @@ impl<'s> Compiler<'s> {
             }
         }
         let no_criteria = self.id_reference(file, &rules.value.no_criteria_for_code);
-        (needs, no_criteria)
+        let device = rules.value.device_line.as_ref().and_then(|d| self.id_reference(file, d));
+        if device.is_some() {
+            let at = self.at(file, &rules.value.line_needs_fact);
+            self.needed_questions.entry("line.procedure_line".into()).or_insert(at);
+        } else if self.catalog.codes.values().any(|c| c.device) {
+            let at = self.at(file, &rules.value.line_needs_fact);
+            self.error(at, "the catalog has device codes: `line_rules` needs `device_line`", None);
+        }
+        (needs, no_criteria, device)
     }
 
     /// A node that carries an id's explanation, for reasons the engine reports itself.
@@ -1389,7 +1418,18 @@ impl<'s> Compiler<'s> {
         let shape = if is_leaf {
             let (fact, test, missing_as, label_kind) = self.leaf(file, at, r, env)?;
             let (label, kind) = label_kind;
-            Shape::Leaf(Leaf { fact, test, missing_as, label, kind })
+            let anchor = match &r.anchor {
+                None => None,
+                Some(a) => {
+                    let aat = self.at(file, a);
+                    let name = self.subst(aat, &a.value, env)?;
+                    if kind != Kind::Date {
+                        self.error(aat, "`anchor` belongs to date tests", None);
+                    }
+                    self.anchor(aat, &name)
+                }
+            };
+            Shape::Leaf(Leaf { fact, test, missing_as, label, kind, anchor })
         } else if let Some(list) = &r.all {
             Shape::All(children(self, list))
         } else if let Some(list) = &r.any {
@@ -1416,10 +1456,19 @@ impl<'s> Compiler<'s> {
                 self.error(at, "`if` needs `then` and `else`", None);
                 return None;
             };
+            let pend_when_unknown = match r.if_unknown.as_ref().map(|v| v.value.as_str()) {
+                None | Some("both") => false,
+                Some("pend") => true,
+                Some(other) => {
+                    self.error(at, format!("`if_unknown` is `both` or `pend`, not `{other}`"), None);
+                    false
+                }
+            };
             Shape::Choose {
                 condition: self.node(file, condition, env, default_source.clone())?,
                 then: self.node(file, then, env, default_source.clone())?,
                 otherwise: self.node(file, otherwise, env, default_source.clone())?,
+                pend_when_unknown,
             }
         } else if let Some(reference) = &r.reference {
             let rat = self.at(file, reference);
@@ -1509,8 +1558,15 @@ impl<'s> Compiler<'s> {
         }
         for p in &formal {
             if !bindings.contains_key(p) {
-                self.error(at, format!("`{name}` needs `{p}` under `with:`"), None);
-                return None;
+                match def.value.defaults.as_ref().and_then(|d| d.get(p)) {
+                    Some(default) => {
+                        bindings.insert(p.clone(), default.value.clone());
+                    }
+                    None => {
+                        self.error(at, format!("`{name}` needs `{p}` under `with:`"), None);
+                        return None;
+                    }
+                }
             }
         }
         let inner_env = Env { bindings, entry_scope: env.entry_scope, asks: env.asks };
@@ -1852,6 +1908,25 @@ impl<'s> Compiler<'s> {
         Some((resolved.fact, test, missing_as, (label, kind)))
     }
 
+    /// `service_date` (no anchor) or a selector whose latest entry's date is the anchor.
+    fn anchor(&mut self, at: At, name: &str) -> Option<usize> {
+        if name == "service_date" {
+            return None;
+        }
+        match Names::selector(self, name) {
+            Ok(id) => {
+                if let Some(used) = self.selector_used.get_mut(id) {
+                    *used = true;
+                }
+                Some(id)
+            }
+            Err((message, help)) => {
+                self.error(at, message, help);
+                None
+            }
+        }
+    }
+
     fn mark_used_from_args(&mut self, args: &BTreeMap<String, Json>) {
         for v in args.values() {
             let words: Vec<&str> = match v {
@@ -1978,6 +2053,9 @@ impl Names for Compiler<'_> {
     fn diagnosis_set(&self, name: &str) -> Result<usize, (String, Option<String>)> {
         NamesView { c: self, entry_scope: false }.diagnosis_set(name)
     }
+    fn family(&self, name: &str) -> Result<usize, (String, Option<String>)> {
+        NamesView { c: self, entry_scope: false }.family(name)
+    }
     fn in_entry_scope(&self) -> bool {
         false
     }
@@ -2041,6 +2119,15 @@ impl Names for NamesView<'_, '_> {
 
     fn in_entry_scope(&self) -> bool {
         self.entry_scope
+    }
+
+    fn family(&self, name: &str) -> Result<usize, (String, Option<String>)> {
+        self.c.catalog.families.iter().position(|f| f.name == name).ok_or_else(|| {
+            (
+                format!("unknown family `{name}`"),
+                facts::suggest_name(name, self.c.catalog.families.iter().map(|f| f.name.as_str())),
+            )
+        })
     }
 }
 

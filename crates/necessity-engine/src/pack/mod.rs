@@ -57,6 +57,7 @@ pub struct Pack {
     pub(crate) scope_rules: Vec<ScopeRule>,
     pub(crate) line_needs_fact: NodeId,
     pub(crate) no_criteria_for_code: NodeId,
+    pub(crate) device_line: Option<NodeId>,
     pub(crate) tests_dir: Option<String>,
 }
 
@@ -128,6 +129,7 @@ pub(crate) struct CodeEntry {
     pub guidance: u64,
     pub target: Option<Target>,
     pub add_on_of: Vec<String>,
+    pub device: bool,
 }
 
 /// An ICD-10-CM code or a prefix (`O*`) in a diagnosis set.
@@ -231,6 +233,7 @@ pub(crate) struct LineFilter {
     pub families: u64,
     pub procedures: u64,
     pub approaches: u64,
+    pub neurostim_kinds: u64,
 }
 
 /// A measurement that decides a screenable condition when it is given.
@@ -260,9 +263,19 @@ pub struct Node {
 pub(crate) enum Shape {
     All(Vec<NodeId>),
     Any(Vec<NodeId>),
-    AtLeast { n: usize, of: Vec<NodeId> },
+    AtLeast {
+        n: usize,
+        of: Vec<NodeId>,
+    },
     Not(NodeId),
-    Choose { condition: NodeId, then: NodeId, otherwise: NodeId },
+    Choose {
+        condition: NodeId,
+        then: NodeId,
+        otherwise: NodeId,
+        /// With an unknown condition, stay unknown without evaluating either branch (so only
+        /// the condition is asked for), instead of evaluating both.
+        pend_when_unknown: bool,
+    },
     Leaf(Leaf),
 }
 
@@ -272,6 +285,8 @@ pub(crate) struct Leaf {
     pub test: Test,
     /// The value when the fact is missing; `None`: unknown.
     pub missing_as: Option<Truth>,
+    /// Date tests count back from the latest entry this selector picks, not the service date.
+    pub anchor: Option<SelectorId>,
     /// How the leaf reads in a trace, e.g. `clinical.pain_score at_least gen_sev_pain_min (3)`.
     pub label: String,
     pub kind: crate::facts::Kind,
@@ -401,7 +416,7 @@ impl Pack {
         1 + match &self.node(id).shape {
             Shape::All(c) | Shape::Any(c) | Shape::AtLeast { of: c, .. } => c.iter().map(|c| self.trace_len(*c)).sum(),
             Shape::Not(c) => self.trace_len(*c),
-            Shape::Choose { condition, then, otherwise } => {
+            Shape::Choose { condition, then, otherwise, .. } => {
                 self.trace_len(*condition) + self.trace_len(*then) + self.trace_len(*otherwise)
             }
             Shape::Leaf(_) => 0,

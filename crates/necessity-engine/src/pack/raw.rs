@@ -24,6 +24,10 @@ pub(crate) struct RawManifest {
     pub files: Vec<Sp<String>>,
     /// Folder of test cases, relative to the pack folder.
     pub tests: Option<Sp<String>>,
+    /// Another version this one builds on: its content files are read too (see `PackSource`),
+    /// and `overrides` replace its criteria.
+    #[expect(dead_code, reason = "resolved by PackSource when files are read; declared so the manifest accepts it")]
+    pub base: Option<Sp<String>>,
 }
 
 /// One content file. Every section is optional; the pack is the union of its files and a name
@@ -66,6 +70,9 @@ pub(crate) struct RawFile {
     pub criteria: BTreeMap<String, Sp<RawNode>>,
     #[serde(default)]
     pub criteria_sets: BTreeMap<String, Sp<RawSet>>,
+    /// Criteria that replace definitions of the same name (a version built on a base).
+    #[serde(default)]
+    pub overrides: BTreeMap<String, Sp<RawNode>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +136,9 @@ pub(crate) struct RawCode {
     pub guidance: Option<Vec<Sp<String>>>,
     pub target: Option<Sp<String>>,
     pub add_on_of: Option<Vec<Sp<String>>>,
+    /// A device code takes the decision of its family's procedure lines (`NEU-DEV-1`).
+    #[serde(default)]
+    pub device: bool,
 }
 
 /// How a line or a prior procedure finds its procedure; the first kind that matches wins.
@@ -166,6 +176,8 @@ pub(crate) struct RawLineRules {
     pub line_needs_fact: Sp<String>,
     /// The id reported when the pack has no criteria for a catalogued code.
     pub no_criteria_for_code: Sp<String>,
+    /// The id reported on device lines, which take their procedure line's decision.
+    pub device_line: Option<Sp<String>>,
 }
 
 /// Which lines of the session a session fact counts; every given list must match.
@@ -178,6 +190,8 @@ pub(crate) struct RawLineFilter {
     pub procedures: Vec<Sp<String>>,
     #[serde(default)]
     pub approaches: Vec<Sp<String>>,
+    #[serde(default)]
+    pub neurostim_kinds: Vec<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,6 +279,14 @@ pub(crate) struct RawNode {
     pub then: Option<Box<Sp<RawNode>>>,
     #[serde(rename = "else")]
     pub else_: Option<Box<Sp<RawNode>>>,
+    /// With `if`: `pend` (stay unknown, asking only for the condition) or `both` (default:
+    /// evaluate both branches and keep their common value).
+    pub if_unknown: Option<Sp<String>>,
+    /// Default arguments of a definition's `params`.
+    pub defaults: Option<BTreeMap<String, Sp<serde_json::Value>>>,
+    /// For date tests and anchored facts: count back from the latest entry a selector picks
+    /// instead of the service date (`service_date` for the service date).
+    pub anchor: Option<Sp<String>>,
     pub fact: Option<Sp<String>>,
     pub condition: Option<Sp<String>>,
     pub with: Option<BTreeMap<String, Sp<serde_json::Value>>>,
