@@ -193,6 +193,21 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("esi-repeat-does-not-meet.json", "does_not_meet_criteria", "DOES NOT MEET CRITERIA"),
     ("notification-only.json", "notification_only", "NOTIFICATION ONLY"),
     ("snrb-surgical-planning.json", "meets_criteria", "MEETS CRITERIA"),
+    ("bvn-ablation-meets.json", "meets_criteria", "MEETS CRITERIA"),
+    ("cross-section-epidural-and-facet.json", "does_not_meet_criteria", "DOES NOT MEET CRITERIA"),
+    ("drg-trial-crps-meets.json", "meets_criteria", "MEETS CRITERIA"),
+    ("mbb-confirmatory-after-70-percent.json", "does_not_meet_criteria", "DOES NOT MEET CRITERIA"),
+    ("mbb-first-diagnostic-meets.json", "meets_criteria", "MEETS CRITERIA"),
+    ("rfn-initial-after-two-blocks-meets.json", "meets_criteria", "MEETS CRITERIA"),
+    ("rfn-pulsed-does-not-meet.json", "does_not_meet_criteria", "DOES NOT MEET CRITERIA"),
+    ("scs-permanent-after-trial-meets.json", "meets_criteria", "MEETS CRITERIA"),
+    ("scs-replacement-battery.json", "meets_criteria", "MEETS CRITERIA"),
+    ("scs-revision-lead-migration-meets.json", "meets_criteria", "MEETS CRITERIA"),
+    ("scs-trial-meets.json", "meets_criteria", "MEETS CRITERIA"),
+    ("si-diagnostic-before-fusion-meets.json", "meets_criteria", "MEETS CRITERIA"),
+    ("si-therapeutic-prp-does-not-meet.json", "does_not_meet_criteria", "DOES NOT MEET CRITERIA"),
+    ("stellate-ganglion-diagnostic-meets.json", "meets_criteria", "MEETS CRITERIA"),
+    ("sympathetic-seventh-lifetime-block.json", "does_not_meet_criteria", "DOES NOT MEET CRITERIA"),
 ];
 
 /// The batch, in file order.
@@ -202,6 +217,21 @@ const BATCH: &[(&str, &str)] = &[
     ("EX-ESI-003", "does_not_meet_criteria"),
     ("EX-ESI-004", "notification_only"),
     ("EX-SNRB-001", "meets_criteria"),
+    ("EX-MBB-001", "meets_criteria"),
+    ("EX-MBB-002", "does_not_meet_criteria"),
+    ("EX-RFN-001", "meets_criteria"),
+    ("EX-RFN-002", "does_not_meet_criteria"),
+    ("EX-BVN-001", "meets_criteria"),
+    ("EX-SYM-001", "meets_criteria"),
+    ("EX-SYM-002", "does_not_meet_criteria"),
+    ("EX-SIJ-001", "meets_criteria"),
+    ("EX-SIJ-002", "does_not_meet_criteria"),
+    ("EX-SCS-001", "meets_criteria"),
+    ("EX-SCS-002", "meets_criteria"),
+    ("EX-SCS-003", "meets_criteria"),
+    ("EX-SCS-004", "meets_criteria"),
+    ("EX-DRG-001", "meets_criteria"),
+    ("EX-MULTI-001", "does_not_meet_criteria"),
 ];
 
 const DECISION_WORDS: &[&str] =
@@ -308,10 +338,10 @@ fn colour_always_paints_and_never_does_not() {
 }
 
 #[test]
-fn batch_ndjson_gives_five_determinations_in_order_one_json_per_line() {
+fn batch_ndjson_gives_one_determination_per_request_in_order_one_json_per_line() {
     let r = run(&["evaluate", &example("batch.ndjson"), "--format", "json"]);
     assert_batch_json(&r);
-    assert_eq!(r.out().lines().count(), 5);
+    assert_eq!(r.out().lines().count(), BATCH.len());
     assert!(r.stderr.is_empty(), "unexpected stderr: {}", r.stderr);
 }
 
@@ -323,10 +353,8 @@ fn batch_ndjson_text_lists_the_decisions_in_order() {
     assert!(!out.contains('\x1b'));
     let headers: Vec<&str> =
         out.lines().filter_map(|l| DECISION_WORDS.iter().find(|w| l.starts_with(**w)).copied()).collect();
-    assert_eq!(
-        headers,
-        ["MEETS CRITERIA", "PEND FOR INFORMATION", "DOES NOT MEET CRITERIA", "NOTIFICATION ONLY", "MEETS CRITERIA"]
-    );
+    let want: Vec<String> = BATCH.iter().map(|(_, d)| d.replace('_', " ").to_uppercase()).collect();
+    assert_eq!(headers, want);
     for (id, _) in BATCH {
         assert!(out.contains(&format!("request {id} ")), "text should name request {id}");
     }
@@ -481,7 +509,7 @@ fn an_invalid_array_element_is_reported_and_the_rest_evaluated() {
     let r = run_with(&["evaluate", "--format", "json"], Some(array.as_bytes()), &[]);
     r.exit(EX_DATAERR).stderr_has("element 2").stderr_has("clinical.pain_score");
     let out = r.json_lines();
-    assert_eq!(out.len(), 5);
+    assert_eq!(out.len(), BATCH.len());
     assert_eq!(out[0]["request_id"], "EX-ESI-001");
     assert_eq!(out[1]["position"], 2);
     assert_eq!(out[2]["request_id"], "EX-ESI-003");
@@ -491,7 +519,13 @@ fn an_invalid_array_element_is_reported_and_the_rest_evaluated() {
 #[test]
 fn ndjson_with_blank_lines_and_crlf() {
     let lines = batch_lines();
-    let text = format!("\n{}\n\n   \n{}\n\t\n{}\n\n{}\n{}\n\n\n", lines[0], lines[1], lines[2], lines[3], lines[4]);
+    let separators = ["\n\n   \n", "\n\t\n", "\n\n", "\n"];
+    let mut text = String::from("\n");
+    for (i, line) in lines.iter().enumerate() {
+        text.push_str(line);
+        text.push_str(separators[i % separators.len()]);
+    }
+    text.push_str("\n\n");
     assert_batch_json(&run_with(&["evaluate", "--format", "json"], Some(text.as_bytes()), &[]));
     let crlf = lines.join("\r\n") + "\r\n";
     assert_batch_json(&run_with(&["evaluate", "--format", "json"], Some(crlf.as_bytes()), &[]));
@@ -648,19 +682,22 @@ fn ndjson_with_an_invalid_line_2_still_evaluates_the_others() {
     }
     let file = Temp::file("line2.ndjson", text.as_bytes());
     let r = run(&["evaluate", file.s(), "--format", "json"]);
-    r.exit(EX_DATAERR).stderr_has("line 2").stderr_has("clinical.pain_score").stderr_has("1 of 5");
+    r.exit(EX_DATAERR)
+        .stderr_has("line 2")
+        .stderr_has("clinical.pain_score")
+        .stderr_has(&format!("1 of {}", BATCH.len()));
     let out = r.json_lines();
-    assert_eq!(out.len(), 5);
+    assert_eq!(out.len(), BATCH.len());
     assert_eq!(out[1]["at"], "line");
     assert_eq!(out[1]["position"], 2);
     for (i, (id, decision)) in BATCH.iter().enumerate().filter(|(i, _)| *i != 1) {
         assert_eq!(out[i]["request_id"], *id);
         assert_eq!(out[i]["decision"], *decision);
     }
-    // Text output: the four others are shown, the error is on stderr.
+    // Text output: the others are shown, the error is on stderr.
     let r = run(&["evaluate", file.s()]);
     r.exit(EX_DATAERR).stderr_has("line 2");
-    assert_eq!(r.out().lines().filter(|l| DECISION_WORDS.iter().any(|w| l.starts_with(w))).count(), 4);
+    assert_eq!(r.out().lines().filter(|l| DECISION_WORDS.iter().any(|w| l.starts_with(w))).count(), BATCH.len() - 1);
     // Line 2 not even JSON.
     let text = text.replacen(
         r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"clinical":{"pain_score":11}}"#,
@@ -669,7 +706,7 @@ fn ndjson_with_an_invalid_line_2_still_evaluates_the_others() {
     );
     let r = run_with(&["evaluate", "--format", "json"], Some(text.as_bytes()), &[]);
     r.exit(EX_DATAERR).stderr_has("line 2");
-    assert_eq!(r.json_lines().iter().filter(|v| v["decision"].is_string()).count(), 4);
+    assert_eq!(r.json_lines().iter().filter(|v| v["decision"].is_string()).count(), BATCH.len() - 1);
 }
 
 #[test]
