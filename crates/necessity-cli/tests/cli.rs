@@ -822,3 +822,31 @@ fn facts_lists_pain_score() {
     let out = run(&["facts"]).ok().out();
     assert!(out.lines().any(|l| l.starts_with("clinical.pain_score:")), "{out}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Diagnosis codes against ICD-10-CM
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_header_diagnosis_code_pends_with_a_question_naming_it() {
+    let request =
+        r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"diagnoses":["M54.16","M54.1","Q99.999"]}"#;
+    let r = run_with(&["evaluate", "--format", "json"], Some(request.as_bytes()), &[]);
+    let determination = r.ok().json();
+    assert_eq!(determination["decision"], "pend_for_information");
+    let questions = determination["questions"].as_array().unwrap();
+    let asked = questions.iter().find(|q| q["key"] == "diagnoses").expect("a question about the diagnoses");
+    let text = asked["question"].as_str().unwrap();
+    assert!(text.contains("M54.1") && text.contains("Q99.999") && !text.contains("M54.16"), "{text}");
+    assert_eq!(asked["answer_at"], serde_json::json!(["diagnoses[1]", "diagnoses[2]"]));
+    // The text form shows the same question.
+    let r = run_with(&["evaluate"], Some(request.as_bytes()), &[]);
+    assert!(r.ok().out().contains("M54.1, Q99.999"));
+}
+
+#[test]
+fn a_malformed_diagnosis_code_is_an_input_error_naming_the_field() {
+    let request = r#"{"service_date":"2026-07-01","services":[{"code":"64483"}],"diagnoses":["M54.16","back pain"]}"#;
+    let r = run_with(&["evaluate"], Some(request.as_bytes()), &[]);
+    r.exit(EX_DATAERR).stderr_has("diagnoses[1]");
+}

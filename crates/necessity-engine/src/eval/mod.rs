@@ -93,7 +93,7 @@ fn evaluate_line<'p>(pack: &'p Pack, req: &Request<'_>, index: usize) -> LineRes
     if !info.needs.is_empty() && could_be_decided {
         let missing: Vec<Missing> = info.needs.iter().map(|f| Missing::line(index, f.name())).collect();
         let reason = plain_reason(pack, pack.line_needs_fact, Truth::Unknown, missing);
-        result.questions = questions_for(pack, index, std::slice::from_ref(&reason));
+        result.questions = questions_for(pack, req, index, std::slice::from_ref(&reason));
         result.reasons.push(reason);
         result.decision = Decision::PendForInformation;
         return result;
@@ -118,7 +118,7 @@ fn evaluate_line<'p>(pack: &'p Pack, req: &Request<'_>, index: usize) -> LineRes
     }
     result.decision = Decision::from_truth(line_value);
     result.reasons = reasons(&trace);
-    result.questions = questions_for(pack, index, &result.reasons);
+    result.questions = questions_for(pack, req, index, &result.reasons);
     result.advisories = trace
         .iter()
         .filter(|e| e.depth == 0 && e.applicable && e.value == Truth::Met)
@@ -156,7 +156,7 @@ fn device_line<'p>(
     result.advisories.clear();
     if procedures.is_empty() {
         let reason = plain_reason(pack, node, Truth::Unknown, vec![Missing::line_as(index, "procedure_line", "code")]);
-        result.questions = questions_for(pack, index, std::slice::from_ref(&reason));
+        result.questions = questions_for(pack, req, index, std::slice::from_ref(&reason));
         result.reasons = vec![reason];
         result.decision = Decision::PendForInformation;
     } else {
@@ -317,9 +317,12 @@ fn child_indices<'t>(trace: &'t [TraceNode<'_>], at: usize) -> impl Iterator<Ite
     })
 }
 
-/// One question per missing item, naming the ids its answer would settle.
-fn questions_for(pack: &Pack, line: usize, reasons: &[Reason<'_>]) -> Vec<Question> {
+/// One question per missing item, naming the ids its answer would settle. A question's text
+/// may name what the request states at its paths (`{stated}`: the diagnosis codes it asks
+/// about).
+fn questions_for(pack: &Pack, req: &Request<'_>, line: usize, reasons: &[Reason<'_>]) -> Vec<Question> {
     let mut questions: Vec<Question> = Vec::new();
+    let mut stated: Vec<Vec<&str>> = Vec::new();
     for reason in reasons.iter().filter(|r| r.value == Truth::Unknown) {
         for m in &reason.missing {
             let (key, path) = (m.key(), m.path());
@@ -328,17 +331,24 @@ fn questions_for(pack: &Pack, line: usize, reasons: &[Reason<'_>]) -> Vec<Questi
                 None => {
                     let text = pack.question(&key).unwrap_or(&key).to_owned();
                     questions.push(Question { key, text, paths: Vec::new(), settles: Vec::new(), lines: vec![line] });
+                    stated.push(Vec::new());
                     questions.len() - 1
                 }
             };
-            if let Some(q) = questions.get_mut(at) {
+            if let (Some(q), Some(stated)) = (questions.get_mut(at), stated.get_mut(at)) {
                 if !q.paths.contains(&path) {
                     q.paths.push(path);
+                    stated.extend(m.stated_diagnosis(req.case));
                 }
                 if !q.settles.iter().any(|s| s == reason.id) {
                     q.settles.push(reason.id.to_owned());
                 }
             }
+        }
+    }
+    for (q, stated) in questions.iter_mut().zip(stated) {
+        if q.text.contains("{stated}") {
+            q.text = q.text.replace("{stated}", &stated.join(", "));
         }
     }
     questions

@@ -46,6 +46,8 @@ pub(crate) enum Fact {
         diagnoses: DiagnosisSetId,
     },
     Condition(ScreenableCondition, &'static FieldDef<Clinical>),
+    /// Every diagnosis is a billable ICD-10-CM code on the service date.
+    DiagnosesBillable,
     LineCodeListed,
     LineFamily,
     LineProcedure,
@@ -160,6 +162,7 @@ impl Fact {
                     Value::Missing
                 }
             },
+            Self::DiagnosesBillable => member::diagnoses_billable(scope, missing),
             Self::AgeYears => member::age_years(scope, missing),
             Self::SkeletallyMature { adult_age } => member::skeletally_mature(scope, *adult_age, missing),
             Self::Pregnant { diagnoses } => member::pregnant(scope, *diagnoses),

@@ -265,6 +265,16 @@ impl Missing {
         Self { scope, field, at: Place::Sub(index(i), list, index(j)) }
     }
 
+    /// The diagnosis code this asks about, for a question about one of the request's codes.
+    pub(crate) fn stated_diagnosis<'c>(&self, case: &'c necessity_case::Case) -> Option<&'c str> {
+        match self.at {
+            Place::Item(i) if self.scope == "diagnoses" => {
+                case.diagnoses.as_deref()?.get(usize::try_from(i).ok()?).map(necessity_case::DiagnosisCode::as_str)
+            }
+            _ => None,
+        }
+    }
+
     /// The question key: `clinical.pain_score`, `line.levels`, `imaging.findings.level`.
     #[must_use]
     pub fn key(&self) -> String {

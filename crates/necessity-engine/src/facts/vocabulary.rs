@@ -262,6 +262,13 @@ const DERIVED: &[Derived] = &[
         reads: &["request.diagnoses"],
     },
     Derived {
+        name: "request.diagnoses_billable",
+        holds: "yes/no",
+        arguments: &[],
+        doc: "every diagnosis code is billable in the ICD-10-CM release in force on the service date; each one that is not is asked about",
+        reads: &["diagnoses"],
+    },
+    Derived {
         name: "line.code_listed",
         holds: "yes/no",
         arguments: &[],
@@ -603,6 +610,7 @@ pub(crate) fn resolve<N: Names>(name: &str, given: &BTreeMap<String, Json>, name
             (fact, Kind::Bool)
         }
         "request.diagnoses" => (Fact::Diagnoses, Kind::Diagnoses),
+        "request.diagnoses_billable" => (Fact::DiagnosesBillable, Kind::Bool),
         "line.code_listed" => (Fact::LineCodeListed, Kind::Bool),
         "line.family" => (Fact::LineFamily, Kind::Enum(Vocab::Families)),
         "line.procedure" => (Fact::LineProcedure, Kind::Enum(Vocab::Procedures)),
