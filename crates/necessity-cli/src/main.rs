@@ -60,6 +60,23 @@ enum Command {
     Test { dirs: Vec<PathBuf> },
     /// List the facts a pack's criteria may read.
     Facts,
+    /// The questions a provider's office must answer for these procedure codes, from the
+    /// criteria of the pack version in force (the newest, or the one in force on `--on`).
+    Questionnaire {
+        /// CPT/HCPCS codes, as they would appear on the request's lines.
+        #[arg(required = true)]
+        codes: Vec<String>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Use the pack version in force on this date (YYYY-MM-DD).
+        #[arg(long)]
+        on: Option<jiff::civil::Date>,
+        /// Pack versions to install instead of the embedded ones (repeatable).
+        #[arg(long)]
+        pack: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -124,6 +141,7 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::CheckPack { dirs } => check_pack(&dirs),
         Command::Test { dirs } => test(&dirs),
+        Command::Questionnaire { codes, format, on, pack, color } => questionnaire(&codes, format, on, &pack, color),
         Command::Facts => {
             for fact in documented_facts() {
                 let args = if fact.arguments.is_empty() {
@@ -195,13 +213,7 @@ fn evaluate(input: &str, format: OutputFormat, packs: &[PathBuf], color: Color) 
     let library = library(packs)?;
     let text = read_input(input)?;
     let stdout = std::io::stdout();
-    let style = Style {
-        color: match color {
-            Color::Always => true,
-            Color::Never => false,
-            Color::Auto => stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        },
-    };
+    let style = Style { color: use_color(color) };
     let format = match format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
@@ -225,6 +237,40 @@ fn evaluate(input: &str, format: OutputFormat, packs: &[PathBuf], color: Color) 
         return Ok(exit::INVALID_INPUT);
     }
     Ok(exit::OK)
+}
+
+fn questionnaire(
+    codes: &[String],
+    format: OutputFormat,
+    on: Option<jiff::civil::Date>,
+    packs: &[PathBuf],
+    color: Color,
+) -> Result<u8> {
+    let library = library(packs)?;
+    let pack = match on {
+        Some(date) => library.for_date(date).ok_or_else(|| {
+            Failure::error(exit::INVALID_INPUT, format!("no installed pack version is in force on {date}"))
+        })?,
+        None => library.packs().last().ok_or_else(|| Failure::error(exit::BAD_PACK, "no pack is installed"))?,
+    };
+    let codes: Vec<&str> = codes.iter().map(|c| c.trim()).collect();
+    let questionnaire = necessity_engine::questionnaire(pack, &codes);
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&questionnaire)?),
+        OutputFormat::Text => {
+            let style = Style { color: use_color(color) };
+            print!("{}", necessity_cli::text::render_questionnaire(&questionnaire, style));
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn use_color(color: Color) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
 }
 
 fn read_input(input: &str) -> Result<String> {

@@ -139,3 +139,73 @@ pub fn render_no_version(
         why
     )
 }
+
+/// A questionnaire for a provider's office: which codes it covers, then the questions by part
+/// of the request, each with where the answer goes and what it may hold.
+#[must_use]
+pub fn render_questionnaire(q: &necessity_engine::Questionnaire, style: Style) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let codes: Vec<&str> = q.codes.iter().map(|c| c.code.as_str()).collect();
+    let _ = writeln!(out, "{}", style.bold(&format!("QUESTIONNAIRE  {} · {}", codes.join(", "), q.pack)));
+    for code in &q.codes {
+        let label = code.label.as_deref().unwrap_or("not in the catalog");
+        let procedures =
+            if code.procedures.is_empty() { String::new() } else { format!(" → {}", code.procedures.join(", ")) };
+        let _ = writeln!(out, "  {} {label}{procedures}", code.code);
+        if let Some(note) = &code.note {
+            let _ = writeln!(out, "    {}", style.dim(note));
+        }
+    }
+    let mut section = "";
+    for (n, item) in q.questions.iter().enumerate() {
+        let this = item.key.split('.').next().unwrap_or_default();
+        if this != section {
+            section = this;
+            let title = match this {
+                "member" | "request" | "diagnoses" => "The member and the request",
+                "line" => "Each service line",
+                "clinical" | "condition" => "The clinical picture",
+                "conservative_care" => "Conservative care",
+                "imaging" => "Imaging",
+                "history" => "Prior procedures",
+                other => other,
+            };
+            let _ = writeln!(out, "\n{}", style.bold(title));
+        }
+        let _ = writeln!(out, "  {}. {}", n + 1, item.question);
+        let _ = writeln!(
+            out,
+            "     {}",
+            style.dim(&format!(
+                "answer at {} · {} · for {}",
+                item.answer_at,
+                answer_words(&item.answer),
+                item.criteria.join(", ")
+            ))
+        );
+    }
+    out
+}
+
+fn answer_words(a: &necessity_engine::AnswerType) -> String {
+    let range = match (a.minimum, a.maximum) {
+        (Some(lo), Some(hi)) => format!(" {lo}-{hi}"),
+        (Some(lo), None) => format!(" from {lo}"),
+        (None, Some(hi)) => format!(" up to {hi}"),
+        (None, None) => String::new(),
+    };
+    match a.kind {
+        "yes_no" => "yes or no".to_owned(),
+        "integer" => format!("a whole number{range}"),
+        "number" => format!("a number{range}"),
+        "one_of" => format!("one of {}", a.values.join(", ")),
+        "list_of" => format!("any of {}", a.values.join(", ")),
+        "level" => "a spinal level (L4-L5, L5)".to_owned(),
+        "levels" => "spinal levels (L4-L5, C5-C6, L5)".to_owned(),
+        "diagnoses" => "ICD-10-CM codes".to_owned(),
+        "records" => "a list of entries".to_owned(),
+        "correction" => "correct the coding".to_owned(),
+        other => other.to_owned(),
+    }
+}

@@ -850,3 +850,36 @@ fn a_malformed_diagnosis_code_is_an_input_error_naming_the_field() {
     let r = run_with(&["evaluate"], Some(request.as_bytes()), &[]);
     r.exit(EX_DATAERR).stderr_has("diagnoses[1]");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Questionnaire
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn questionnaire_lists_typed_questions_for_the_codes_in_text_and_json() {
+    let r = run(&["questionnaire", "64493", "99213", "--format", "json"]);
+    let q = r.ok().json();
+    assert_eq!(q["pack"], "interventional-pain 2026-06-14");
+    assert_eq!(q["codes"][0]["code"], "64493");
+    assert!(q["codes"][1]["note"].as_str().unwrap().contains("GEN-CODE-1"));
+    let questions = q["questions"].as_array().unwrap();
+    let target = questions.iter().find(|i| i["key"] == "line.target").unwrap();
+    assert_eq!(target["answer_at"], "services[].target");
+    assert_eq!(target["answer"]["kind"], "one_of");
+    assert!(questions.iter().any(|i| i["key"] == "history.relief_percent" && i["answer"]["maximum"] == 100.0));
+
+    let r = run(&["questionnaire", "64493", "--color", "never"]);
+    let text = r.ok().out();
+    assert!(text.starts_with("QUESTIONNAIRE  64493 · interventional-pain 2026-06-14"), "{text}");
+    assert!(text.contains("answer at services[].target · one of "));
+    assert!(text.contains("for GEN-LINE-1"));
+}
+
+#[test]
+fn questionnaire_needs_codes_and_a_version_in_force() {
+    run(&["questionnaire"]).exit(2);
+    run(&["questionnaire", "64483", "--on", "2020-01-01"])
+        .exit(EX_DATAERR)
+        .stderr_has("no installed pack version is in force on 2020-01-01");
+    run(&["questionnaire", "64483", "--on", "2026-13-01"]).exit(2).stderr_has("--on");
+}

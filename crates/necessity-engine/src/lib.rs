@@ -20,6 +20,7 @@ mod kleene;
 mod library;
 mod pack;
 pub mod pack_tests;
+mod questionnaire;
 
 pub use determination::{
     Advisory, Decision, Determination, LineResult, Question, Reading, Reason, TraceNode, shown_value,
@@ -29,3 +30,4 @@ pub use facts::{FactDoc, Missing, Shown, documented_facts};
 pub use kleene::Truth;
 pub use library::{Library, NoVersionInForce, OverlappingVersions};
 pub use pack::{Interpretation, Node, Pack, PackError, PackErrors, PackIdentity, PackSource, PackWarning, Param, Role};
+pub use questionnaire::{AnswerType, CodeScope, QuestionItem, Questionnaire, questionnaire};

@@ -105,6 +105,23 @@ pub(crate) enum Fact {
     },
 }
 
+impl Fact {
+    /// The history selector the fact looks through, if any.
+    pub(crate) fn selector(&self) -> Option<SelectorId> {
+        match self {
+            Self::HistorySessionsPerLevel(of)
+            | Self::HistorySessions(of)
+            | Self::HistoryEntries(of)
+            | Self::PriorField { of, .. }
+            | Self::PriorReliefLasted { of, .. }
+            | Self::PriorWasInitial { of, .. }
+            | Self::SecondInjectionsInEpisode { of, .. }
+            | Self::CareMaintainedSince { of } => Some(*of),
+            _ => None,
+        }
+    }
+}
+
 /// What a session fact counts over the lines a query selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SessionCount {

@@ -29,7 +29,8 @@ type FileId = usize;
 type Entry<T> = (FileId, Sp<T>);
 type Named<T> = BTreeMap<String, Entry<T>>;
 /// A compiled leaf: its fact, test, value when missing, label and kind.
-type CompiledLeaf = (facts::Fact, Test, Option<Truth>, (String, Kind));
+/// A leaf's fact, test, value when missing, label and kind, and the question keys it may ask.
+type CompiledLeaf = (facts::Fact, Test, Option<Truth>, (String, Kind), Vec<String>);
 
 /// A place in a pack file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1010,7 +1011,7 @@ impl<'s> Compiler<'s> {
             };
             // A measurement that is not given falls back to the screening: it is never asked.
             let env = Env { asks: false, ..Env::default() };
-            let Some((fact, test, _, _)) = self.leaf(*file, fat, &raw, &env) else {
+            let Some((fact, test, _, _, _)) = self.leaf(*file, fat, &raw, &env) else {
                 continue;
             };
             if let Some(slot) = measures.get_mut(index) {
@@ -1416,7 +1417,7 @@ impl<'s> Compiler<'s> {
             list.iter().filter_map(|c| this.node(file, c, env, default_source.clone())).collect()
         };
         let shape = if is_leaf {
-            let (fact, test, missing_as, label_kind) = self.leaf(file, at, r, env)?;
+            let (fact, test, missing_as, label_kind, reads) = self.leaf(file, at, r, env)?;
             let (label, kind) = label_kind;
             let anchor = match &r.anchor {
                 None => None,
@@ -1429,7 +1430,7 @@ impl<'s> Compiler<'s> {
                     self.anchor(aat, &name)
                 }
             };
-            Shape::Leaf(Leaf { fact, test, missing_as, label, kind, anchor })
+            Shape::Leaf(Leaf { fact, test, missing_as, label, kind, anchor, reads })
         } else if let Some(list) = &r.all {
             Shape::All(children(self, list))
         } else if let Some(list) = &r.any {
@@ -1905,7 +1906,7 @@ impl<'s> Compiler<'s> {
             format!("({})", parts.join(", "))
         };
         let label = format!("{name}{args_text}{label_tail}");
-        Some((resolved.fact, test, missing_as, (label, kind)))
+        Some((resolved.fact, test, missing_as, (label, kind), resolved.reads))
     }
 
     /// `service_date` (no anchor) or a selector whose latest entry's date is the anchor.

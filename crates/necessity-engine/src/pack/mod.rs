@@ -290,6 +290,8 @@ pub(crate) struct Leaf {
     /// How the leaf reads in a trace, e.g. `clinical.pain_score at_least gen_sev_pain_min (3)`.
     pub label: String,
     pub kind: crate::facts::Kind,
+    /// The question keys the fact may ask (`clinical.pain_score`, `history.relief_percent`).
+    pub reads: Vec<String>,
 }
 
 /// What a node's value means, from the group letter of its id.
