@@ -46,9 +46,18 @@ pub struct Case {
     pub conservative_care: Option<Vec<CareEpisode>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imaging: Option<Vec<ImagingStudy>>,
-    /// Prior procedures the submitter reports.
-    #[serde(default)]
-    pub history: Vec<PriorProcedure>,
+    /// Prior procedures the submitter reports; an empty list says there are none, an absent
+    /// one says nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<PriorProcedure>>,
+}
+
+impl Case {
+    /// The prior procedures the request reports (none when it reports no history).
+    #[must_use]
+    pub fn reported_history(&self) -> &[PriorProcedure] {
+        self.history.as_deref().unwrap_or_default()
+    }
 }
 
 fact_struct! {

@@ -161,7 +161,7 @@ fn validate(mut case: Case) -> Result<Case, CaseError> {
             check_episode(&mut c, &format!("conservative_care[{i}]"), episode);
         }
     }
-    for (i, prior) in case.history.iter_mut().enumerate() {
+    for (i, prior) in case.history.iter_mut().flatten().enumerate() {
         check_prior(&mut c, &format!("history[{i}]"), prior);
     }
     if c.issues.is_empty() { Ok(case) } else { Err(CaseError { issues: c.issues }) }

@@ -107,7 +107,7 @@ fn one(run: &Run<'_>, item: &Item<'_>) -> Outcome {
 /// Evaluates every request of `text`; determinations go to `out`, problems to `err`.
 /// A request whose service date no installed version covers: out of scope, saying why.
 fn no_version(run: &Run<'_>, case: &necessity_case::Case) -> Vec<u8> {
-    let Err(why) = run.library.evaluate(case, &case.history) else { return Vec::new() };
+    let Err(why) = run.library.evaluate(case, case.reported_history()) else { return Vec::new() };
     let mut bytes = match run.format {
         Format::Json => {
             let mut bytes = Vec::new();

@@ -4,7 +4,8 @@
 //! back, over every node of every line's criteria tree.
 //!
 //! Scope facts (`postoperative_pain_management`, `infusion_pump_trial`) are left out: scope
-//! rules apply only to facts stated true, by design. So are facts the pack deliberately
+//! rules apply only to facts stated true, by design. So are the clinical facts a criterion
+//! decides when missing (`DEFAULTED_FACTS`). So are facts the pack deliberately
 //! decides when missing (`missing: absent`), which are line facts, not clinical ones. And when
 //! the request carries the screening attestation, the screenable conditions and their
 //! measurements are not "unknown": the attestation settled them, and a direct fact that
@@ -19,6 +20,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 const SCOPE_FACTS: &[&str] = &["postoperative_pain_management", "infusion_pump_trial"];
+/// Clinical facts some criterion decides when they are missing, by a documented pack
+/// interpretation (`stimulator_pain_location_when_stated`,
+/// `current_stimulator_is_spinal_cord_unless_stated`): stating them may move that criterion.
+const DEFAULTED_FACTS: &[&str] = &["pain_location", "current_stimulator_kind"];
 const MEASUREMENTS: &[&str] = &["spinal_fracture_date", "osteoporosis_t_score", "conditions_present"];
 
 fn settled_by_screening(name: &str) -> bool {
@@ -67,11 +72,17 @@ fn clinical_value(kind: FieldKind, r: u32) -> Value {
     }
 }
 
-/// Node values of every line, in tree order.
-fn values(request: &Value) -> Option<Vec<(Decision, Vec<Truth>)>> {
+/// Node values of every line, in tree order; `None` for a node that does not apply (a branch
+/// not taken: settling the condition that chooses it may make it apply).
+fn values(request: &Value) -> Option<Vec<(Decision, Vec<Option<Truth>>)>> {
     let case = parse_case_value(request.clone()).ok()?;
     let d = evaluate_request(pack(), &case);
-    Some(d.lines.iter().map(|l| (l.decision, l.tree.iter().map(|n| n.value).collect())).collect())
+    Some(
+        d.lines
+            .iter()
+            .map(|l| (l.decision, l.tree.iter().map(|n| n.applicable.then_some(n.value)).collect()))
+            .collect(),
+    )
 }
 
 fn settled(d: Decision) -> bool {
@@ -83,7 +94,7 @@ proptest! {
 
     #[test]
     fn settling_an_unknown_fact_never_flips_a_settled_value(
-        example in 0usize..16,
+        example in 0usize..1000,
         removed in proptest::collection::vec(any::<bool>(), Clinical::FIELDS.len()),
         settle in proptest::collection::vec(any::<bool>(), Clinical::FIELDS.len()),
         draws in proptest::collection::vec(any::<u32>(), Clinical::FIELDS.len()),
@@ -96,7 +107,7 @@ proptest! {
         // Remove a random set of clinical facts: they become unknown.
         let mut removed_fields = Vec::new();
         for (i, field) in Clinical::FIELDS.iter().enumerate() {
-            if removed[i] && !SCOPE_FACTS.contains(&field.name) {
+            if removed[i] && !SCOPE_FACTS.contains(&field.name) && !DEFAULTED_FACTS.contains(&field.name) {
                 before["clinical"].as_object_mut().unwrap().remove(field.name);
                 removed_fields.push(i);
             }
@@ -119,7 +130,9 @@ proptest! {
             }
             prop_assert_eq!(v0.len(), v1.len(), "the applied criteria changed");
             for (k, (a, b)) in v0.iter().zip(v1).enumerate() {
-                if *a != Truth::Unknown {
+                if let (Some(a), Some(b)) = (a, b)
+                    && *a != Truth::Unknown
+                {
                     prop_assert_eq!(a, b, "node {} flipped", k);
                 }
             }

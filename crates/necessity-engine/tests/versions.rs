@@ -34,12 +34,12 @@ fn request(service_date: &str) -> String {
 fn the_version_in_force_on_the_service_date_decides_and_is_named() {
     let library = library();
     let before = parse_case(&request("2026-06-13")).unwrap();
-    let d = library.evaluate(&before, &before.history).unwrap();
+    let d = library.evaluate(&before, before.reported_history()).unwrap();
     assert_eq!(d.pack.version, "2025-06-14-test");
     assert_eq!(d.decision, Decision::MeetsCriteria);
 
     let after = parse_case(&request("2026-06-14")).unwrap();
-    let d = library.evaluate(&after, &after.history).unwrap();
+    let d = library.evaluate(&after, after.reported_history()).unwrap();
     assert_eq!(d.pack.version, "2026-06-14");
     assert_eq!(d.decision, Decision::DoesNotMeetCriteria);
     assert!(d.lines[0].reasons.iter().any(|r| r.id == "ESI-INIT-2"));
@@ -49,7 +49,7 @@ fn the_version_in_force_on_the_service_date_decides_and_is_named() {
 fn a_date_no_version_covers_is_out_of_scope_with_the_installed_versions() {
     let library = library();
     let case = parse_case(&request("2025-06-13")).unwrap();
-    let err = library.evaluate(&case, &case.history).unwrap_err();
+    let err = library.evaluate(&case, case.reported_history()).unwrap_err();
     let message = err.to_string();
     assert!(message.contains("no version of the policy pack is in force on 2025-06-13"), "{message}");
     assert!(message.contains("2025-06-14-test (2025-06-14 to 2026-06-13)"), "{message}");

@@ -231,24 +231,30 @@ impl Classifiable for LineView<'_> {
     }
 }
 
-impl Classifiable for PriorProcedure {
+/// A history entry as the line kinds see it: its target is the code's where the code decides
+/// it, and what a line must state to be judged (`needs`) is not asked of history - a prior
+/// stellate ganglion block with no side recorded is still a sympathetic block.
+struct EntryView<'a> {
+    entry: &'a PriorProcedure,
+    target: Option<Target>,
+}
+
+impl Classifiable for EntryView<'_> {
     fn field_value(&self, field: LineField) -> Option<usize> {
+        let e = self.entry;
         match field {
             LineField::Target => self.target.map(|t| t.index()),
-            LineField::Purpose => self.purpose.map(|v| v.index()),
-            LineField::DiagnosticGoal => self.diagnostic_goal.map(|v| v.index()),
-            LineField::NeurostimPhase => self.neurostim_phase.map(|v| v.index()),
-            LineField::NeurostimKind => self.neurostim_kind.map(|v| v.index()),
-            LineField::Side => self.side.map(Side::index),
+            LineField::Purpose => e.purpose.map(|v| v.index()),
+            LineField::DiagnosticGoal => e.diagnostic_goal.map(|v| v.index()),
+            LineField::NeurostimPhase => e.neurostim_phase.map(|v| v.index()),
+            LineField::NeurostimKind => e.neurostim_kind.map(|v| v.index()),
+            LineField::Side => e.side.map(Side::index),
             LineField::Levels => None,
         }
     }
 
-    fn has(&self, field: LineField) -> bool {
-        match field {
-            LineField::Levels => self.levels.is_some(),
-            other => self.field_value(other).is_some(),
-        }
+    fn has(&self, _field: LineField) -> bool {
+        true
     }
 }
 
@@ -319,7 +325,8 @@ fn entry_info(pack: &Pack, entry: &PriorProcedure) -> EntryInfo {
         Some(code) => kind_covers_code(k, &code.code),
         None => entry.target.is_some_and(|t| k.targets & (1u64 << t.index()) != 0),
     });
-    let class = classify(applicable, entry);
+    let view = EntryView { entry, target: code.and_then(|c| c.target).or(entry.target) };
+    let class = classify(applicable, &view);
     let (procedures, certain) = (class.possible, class.procedure.is_some());
     let family = code.map(|c| c.family).or_else(|| {
         (procedures != 0)

@@ -51,7 +51,7 @@ pub fn evaluate<'p>(pack: &'p Pack, case: &Case, history: &[PriorProcedure]) -> 
 /// Evaluates a request with only the history it carries.
 #[must_use]
 pub fn evaluate_request<'p>(pack: &'p Pack, case: &Case) -> Determination<'p> {
-    evaluate(pack, case, &case.history)
+    evaluate(pack, case, case.reported_history())
 }
 
 fn evaluate_line<'p>(pack: &'p Pack, req: &Request<'_>, index: usize) -> LineResult<'p> {
@@ -152,18 +152,26 @@ fn device_line<'p>(
         .map(|(_, result)| result.decision)
         .collect();
     let mut result = lines.get(index)?.clone();
-    result.tree.clear();
     result.advisories.clear();
     if procedures.is_empty() {
-        let reason = plain_reason(pack, node, Truth::Unknown, vec![Missing::line_as(index, "procedure_line", "code")]);
-        result.questions = questions_for(pack, req, index, std::slice::from_ref(&reason));
-        result.reasons = vec![reason];
+        result.reasons =
+            vec![plain_reason(pack, node, Truth::Unknown, vec![Missing::line_as(index, "procedure_line", "code")])];
         result.decision = Decision::PendForInformation;
     } else {
         result.reasons = vec![plain_reason(pack, node, Truth::Met, Vec::new())];
-        result.questions.clear();
         result.decision = procedures.iter().copied().min().unwrap_or(Decision::PendForInformation);
     }
+    // Session rules hold for a device line as for any other.
+    let scope = Scope { req, line: index, entry: None };
+    let mut trace = Vec::new();
+    let mut checks = Truth::Met;
+    for &check in &pack.device_checks {
+        checks = checks.and(tree::trace(pack, check, &scope, &mut trace));
+    }
+    result.reasons.extend(reasons(&trace));
+    result.decision = result.decision.min(Decision::from_truth(checks));
+    result.questions = questions_for(pack, req, index, &result.reasons);
+    result.tree = trace;
     Some(result)
 }
 
@@ -215,16 +223,25 @@ fn bearing(value: Truth, against: bool) -> Truth {
     if against { value.not() } else { value }
 }
 
+/// How a parent's value bears on its children's reporting.
+#[derive(Clone, Copy)]
+struct Parent {
+    value: Truth,
+    /// Every child must hold for the parent to hold (`all`, or `any` under a negation).
+    conjunctive: bool,
+}
+
 /// Reports the node if it explains its parent's value: at the top of the line every criterion
 /// that is not met (or unknown) is reported, so a failing exclusion does not hide an unknown
-/// indication; below that, a child explains a parent that is not met only if it is not met
-/// itself (an unknown inside an alternative that already failed could not change anything),
-/// and a parent that is unknown only if it is unknown.
+/// indication; below that, a child explains a parent that is not met if it is not met itself,
+/// or if it is unknown and the parent needs every child (so the reviewer sees everything the
+/// group lacks at once); an unknown inside an alternative that already failed could not change
+/// anything. A parent that is unknown is explained by its unknown children.
 fn collect<'p>(
     trace: &[TraceNode<'p>],
     at: usize,
     against: bool,
-    parent: Option<Truth>,
+    parent: Option<Parent>,
     within: Option<&'p str>,
     out: &mut Vec<Reason<'p>>,
 ) {
@@ -232,7 +249,10 @@ fn collect<'p>(
     let value = bearing(e.value, against);
     let holds_back = match parent {
         None => value != Truth::Met,
-        Some(p) => value == p && p != Truth::Met,
+        Some(p) => {
+            (value == p.value && p.value != Truth::Met)
+                || (p.conjunctive && p.value == Truth::NotMet && value == Truth::Unknown)
+        }
     };
     if !e.applicable || !holds_back {
         return;
@@ -270,22 +290,28 @@ fn collect<'p>(
     }
     // Descend into the children that hold the parent back.
     let children = child_indices(trace, at);
+    let conjunctive = match &node.shape {
+        Shape::All(_) => !against,
+        Shape::Any(_) => against,
+        _ => false,
+    };
+    let this = Some(Parent { value, conjunctive });
     match &node.shape {
         Shape::Not(_) => {
             for c in children {
-                collect(trace, c, !against, Some(value), inner_within, out);
+                collect(trace, c, !against, Some(Parent { value, conjunctive: false }), inner_within, out);
             }
         }
         Shape::Choose { .. } => {
             // Children are condition, then, otherwise: the condition is not a reason, and the
             // branch not taken does not apply.
             for c in children.skip(1) {
-                collect(trace, c, against, Some(value), inner_within, out);
+                collect(trace, c, against, this, inner_within, out);
             }
         }
         _ => {
             for c in children {
-                collect(trace, c, against, Some(value), inner_within, out);
+                collect(trace, c, against, this, inner_within, out);
             }
         }
     }

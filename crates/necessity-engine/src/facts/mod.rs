@@ -48,6 +48,8 @@ pub(crate) enum Fact {
     Condition(ScreenableCondition, &'static FieldDef<Clinical>),
     /// Every diagnosis is a billable ICD-10-CM code on the service date.
     DiagnosesBillable,
+    /// The request reports its history, if only as an empty list.
+    HistoryReported,
     LineCodeListed,
     LineFamily,
     LineProcedure,
@@ -180,6 +182,14 @@ impl Fact {
                 }
             },
             Self::DiagnosesBillable => member::diagnoses_billable(scope, missing),
+            Self::HistoryReported => {
+                if case.history.is_some() || !scope.req.history.is_empty() {
+                    Value::Bool(true)
+                } else {
+                    missing.push(Missing::top("history", ""));
+                    Value::Missing
+                }
+            }
             Self::AgeYears => member::age_years(scope, missing),
             Self::SkeletallyMature { adult_age } => member::skeletally_mature(scope, *adult_age, missing),
             Self::Pregnant { diagnoses } => member::pregnant(scope, *diagnoses),

@@ -167,18 +167,29 @@ pub(super) fn count<'a>(
             let mut sure = BTreeSet::new();
             let mut maybe = BTreeSet::new();
             let mut unknown = 0u32;
+            // What lines of unstated target may be, from their codes (64520: lumbar or thoracic).
+            let mut unstated: Vec<u64> = Vec::new();
             for (j, pass) in &selected {
-                match req.lines.get(*j).and_then(|l| l.target) {
+                let Some(info) = req.lines.get(*j) else { continue };
+                match info.target {
                     Some(t) => {
                         if *pass == Pass::Surely {
                             sure.insert(t);
                         }
                         maybe.insert(t);
                     }
-                    None => unknown += 1,
+                    None => {
+                        unknown += 1;
+                        if *pass == Pass::Surely {
+                            unstated.push(info.code.map_or(0, |c| c.named_targets));
+                        }
+                    }
                 }
             }
-            let lo = u32::try_from(sure.len()).unwrap_or(u32::MAX);
+            let sure_mask = sure.iter().fold(0u64, |m, t| m | 1u64 << t.index());
+            // A line whose code cannot name any target already counted is one more target.
+            let surely_another = unstated.iter().any(|m| *m != 0 && m & sure_mask == 0);
+            let lo = u32::try_from(sure.len()).unwrap_or(u32::MAX).saturating_add(u32::from(surely_another));
             (lo, u32::try_from(maybe.len()).unwrap_or(u32::MAX).saturating_add(unknown))
         }
         SessionCount::Families => {

@@ -269,6 +269,13 @@ const DERIVED: &[Derived] = &[
         reads: &["diagnoses"],
     },
     Derived {
+        name: "request.history_reported",
+        holds: "yes/no",
+        arguments: &[],
+        doc: "the request reports the member's prior procedures, if only as an empty list (which says there are none); absent, the history is asked for",
+        reads: &["history"],
+    },
+    Derived {
         name: "line.code_listed",
         holds: "yes/no",
         arguments: &[],
@@ -611,6 +618,7 @@ pub(crate) fn resolve<N: Names>(name: &str, given: &BTreeMap<String, Json>, name
         }
         "request.diagnoses" => (Fact::Diagnoses, Kind::Diagnoses),
         "request.diagnoses_billable" => (Fact::DiagnosesBillable, Kind::Bool),
+        "request.history_reported" => (Fact::HistoryReported, Kind::Bool),
         "line.code_listed" => (Fact::LineCodeListed, Kind::Bool),
         "line.family" => (Fact::LineFamily, Kind::Enum(Vocab::Families)),
         "line.procedure" => (Fact::LineProcedure, Kind::Enum(Vocab::Procedures)),

@@ -32,6 +32,15 @@ type Named<T> = BTreeMap<String, Entry<T>>;
 /// A leaf's fact, test, value when missing, label and kind, and the question keys it may ask.
 type CompiledLeaf = (facts::Fact, Test, Option<Truth>, (String, Kind), Vec<String>);
 
+/// The nodes of `line_rules`.
+#[derive(Default)]
+struct LineRuleNodes {
+    needs: Option<NodeId>,
+    no_criteria: Option<NodeId>,
+    device: Option<NodeId>,
+    device_checks: Vec<NodeId>,
+}
+
 /// A place in a pack file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct At {
@@ -295,7 +304,12 @@ impl<'s> Compiler<'s> {
         let sets = self.criteria_sets();
         self.link_procedures(&sets);
         let scope_rules = self.scope_rules();
-        let (line_needs_fact, no_criteria_for_code, device_line) = self.line_rules();
+        let LineRuleNodes {
+            needs: line_needs_fact,
+            no_criteria: no_criteria_for_code,
+            device: device_line,
+            device_checks,
+        } = self.line_rules();
         self.check_questions();
         self.unused();
         let identity = identity?;
@@ -315,6 +329,7 @@ impl<'s> Compiler<'s> {
             line_needs_fact: line_needs_fact?,
             no_criteria_for_code: no_criteria_for_code?,
             device_line,
+            device_checks,
             tests_dir: manifest.tests.as_ref().map(|t| t.value.clone()),
         })
     }
@@ -686,6 +701,11 @@ impl<'s> Compiler<'s> {
                 let at = self.at(*file, t);
                 self.enum_index(at, &t.value, Target::NAMES).and_then(|i| Target::ALL.get(i).copied())
             });
+            let named_targets = match (target, c.value.targets.as_deref()) {
+                (Some(t), _) => 1u64 << t.index(),
+                (None, Some(list)) => self.enum_mask(*file, list, Target::NAMES),
+                (None, None) => 0,
+            };
             let add_on_of =
                 c.value.add_on_of.as_ref().map(|a| a.iter().map(|s| s.value.clone()).collect()).unwrap_or_default();
             self.catalog.codes.insert(
@@ -699,6 +719,7 @@ impl<'s> Compiler<'s> {
                     approaches,
                     guidance,
                     target,
+                    named_targets,
                     add_on_of,
                     device: c.value.device,
                 },
@@ -1151,14 +1172,14 @@ impl<'s> Compiler<'s> {
         rules
     }
 
-    fn line_rules(&mut self) -> (Option<NodeId>, Option<NodeId>, Option<NodeId>) {
+    fn line_rules(&mut self) -> LineRuleNodes {
         let Some((file, rules)) = self.raw.line_rules.take() else {
             self.error(
                 At { file: 0, line: 1, column: 1 },
                 "the pack needs `line_rules` (the ids for lines that cannot be classified)",
                 None,
             );
-            return (None, None, None);
+            return LineRuleNodes::default();
         };
         let needs = self.id_reference(file, &rules.value.line_needs_fact);
         if needs.is_some() {
@@ -1176,25 +1197,13 @@ impl<'s> Compiler<'s> {
             let at = self.at(file, &rules.value.line_needs_fact);
             self.error(at, "the catalog has device codes: `line_rules` needs `device_line`", None);
         }
-        (needs, no_criteria, device)
+        let device_checks = rules.value.device_checks.iter().filter_map(|c| self.criterion(file, c)).collect();
+        LineRuleNodes { needs, no_criteria, device, device_checks }
     }
 
     /// A node that carries an id's explanation, for reasons the engine reports itself.
     fn id_reference(&mut self, file: FileId, id: &Sp<String>) -> Option<NodeId> {
-        let at = self.at(file, id);
-        let target = match self.id_nodes.get(&id.value) {
-            Some(n) => *n,
-            None => match self.raw.criteria.get(&id.value).map(|(f, n)| (*f, n.clone())) {
-                Some((dfile, def)) => {
-                    self.defs_used.insert(id.value.clone());
-                    self.definition(dfile, &id.value, &def, &Env::default(), at)?
-                }
-                None => {
-                    self.error(at, format!("`{}` is not a defined criterion", id.value), None);
-                    return None;
-                }
-            },
-        };
+        let target = self.criterion(file, id)?;
         let n = self.nodes.get(target)?;
         let node = Node {
             index: self.nodes.len(),
@@ -1209,6 +1218,25 @@ impl<'s> Compiler<'s> {
         };
         self.nodes.push(node);
         Some(self.nodes.len() - 1)
+    }
+
+    /// The compiled node of a criterion named by id, compiling it if nothing has used it yet.
+    fn criterion(&mut self, file: FileId, id: &Sp<String>) -> Option<NodeId> {
+        let at = self.at(file, id);
+        let target = match self.id_nodes.get(&id.value) {
+            Some(n) => *n,
+            None => match self.raw.criteria.get(&id.value).map(|(f, n)| (*f, n.clone())) {
+                Some((dfile, def)) => {
+                    self.defs_used.insert(id.value.clone());
+                    self.definition(dfile, &id.value, &def, &Env::default(), at)?
+                }
+                None => {
+                    self.error(at, format!("`{}` is not a defined criterion", id.value), None);
+                    return None;
+                }
+            },
+        };
+        Some(target)
     }
 
     /// Compiles a named definition (memoized when it has no parameters).

@@ -58,6 +58,8 @@ pub struct Pack {
     pub(crate) line_needs_fact: NodeId,
     pub(crate) no_criteria_for_code: NodeId,
     pub(crate) device_line: Option<NodeId>,
+    /// Criteria device lines are checked against besides their procedure line's decision.
+    pub(crate) device_checks: Vec<NodeId>,
     pub(crate) tests_dir: Option<String>,
 }
 
@@ -128,6 +130,8 @@ pub(crate) struct CodeEntry {
     /// Guidance the code implies (bit set over `Guidance`); 0 when the line says.
     pub guidance: u64,
     pub target: Option<Target>,
+    /// Bit set over `Target` of what the code can target (0: anything).
+    pub named_targets: u64,
     pub add_on_of: Vec<String>,
     pub device: bool,
 }

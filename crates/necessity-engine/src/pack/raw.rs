@@ -135,6 +135,9 @@ pub(crate) struct RawCode {
     pub approach: Option<Vec<Sp<String>>>,
     pub guidance: Option<Vec<Sp<String>>>,
     pub target: Option<Sp<String>>,
+    /// The targets a code names when it names several and the line chooses (64520: lumbar or
+    /// thoracic sympathetic); a line that does not say is still one of them.
+    pub targets: Option<Vec<Sp<String>>>,
     pub add_on_of: Option<Vec<Sp<String>>>,
     /// A device code takes the decision of its family's procedure lines (`NEU-DEV-1`).
     #[serde(default)]
@@ -178,6 +181,9 @@ pub(crate) struct RawLineRules {
     pub no_criteria_for_code: Sp<String>,
     /// The id reported on device lines, which take their procedure line's decision.
     pub device_line: Option<Sp<String>>,
+    /// Criteria a device line is checked against besides (session rules such as GEN-MULTI-1).
+    #[serde(default)]
+    pub device_checks: Vec<Sp<String>>,
 }
 
 /// Which lines of the session a session fact counts; every given list must match.
