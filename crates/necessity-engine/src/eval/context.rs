@@ -14,6 +14,9 @@ pub(crate) struct Request<'a> {
     pub history: &'a [PriorProcedure],
     pub lines: Vec<LineInfo<'a>>,
     pub entries: Vec<EntryInfo>,
+    /// Positions of the diagnoses that are not billable on the service date (`NEC-ICD-1`),
+    /// looked up once for all lines.
+    pub unbillable_diagnoses: Vec<usize>,
 }
 
 /// Where a line's levels put it.
@@ -102,7 +105,16 @@ impl<'a> Request<'a> {
     pub(crate) fn new(pack: &'a Pack, case: &'a Case, history: &'a [PriorProcedure]) -> Self {
         let lines = case.services.iter().map(|line| line_info(pack, line)).collect();
         let entries = history.iter().map(|e| entry_info(pack, e)).collect();
-        let mut req = Self { pack, case, history, lines, entries };
+        let release = necessity_icd10cm::release_on(case.service_date);
+        let unbillable_diagnoses = case
+            .diagnoses
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, d)| !release.is_billable(d.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        let mut req = Self { pack, case, history, lines, entries, unbillable_diagnoses };
         req.apply_scope_rules();
         req
     }

@@ -165,10 +165,6 @@ pub(super) fn surgery_at_requested_level<'a>(
 /// Whether every diagnosis is a billable code of the ICD-10-CM release in force on the service
 /// date; each one that is not is asked about by its position, so the question can name it.
 pub(super) fn diagnoses_billable<'a>(scope: &Scope<'_, 'a>, missing: &mut Vec<Missing>) -> Value<'a> {
-    let release = necessity_icd10cm::release_on(scope.service_date());
-    let diagnoses = scope.req.case.diagnoses.iter().flatten();
-    Tri::all(diagnoses.enumerate().map(|(i, d)| {
-        if release.is_billable(d.as_str()) { Tri::met() } else { Tri::unknown(Missing::item("diagnoses", i, "")) }
-    }))
-    .into_value(missing)
+    Tri::all(scope.req.unbillable_diagnoses.iter().map(|i| Tri::unknown(Missing::item("diagnoses", *i, ""))))
+        .into_value(missing)
 }
