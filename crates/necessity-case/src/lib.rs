@@ -22,4 +22,4 @@ pub use facts::{FactField, FactListItem, FactScalar, FactStruct, FieldDef, Field
 pub use level::{Level, Region, Vertebra};
 pub use model::*;
 pub use numbers::*;
-pub use parse::{CaseError, Issue, MAX_SERVICE_LINES, json_schema, parse_case, parse_case_value};
+pub use parse::{CaseError, Issue, MAX_SERVICE_LINES, json_schema, parse_case, parse_case_value, parse_prior};

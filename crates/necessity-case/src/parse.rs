@@ -62,6 +62,20 @@ pub fn parse_case_value(value: serde_json::Value) -> Result<Case, CaseError> {
     validate(case)
 }
 
+/// Parses and validates one prior procedure (a line of a history import), as the request's
+/// `history` entries are checked; paths are relative to the entry.
+pub fn parse_prior(json: &str) -> Result<PriorProcedure, CaseError> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let mut prior: PriorProcedure = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
+    de.end().map_err(|e| CaseError::one(".", format!("unexpected content after the entry: {e}")))?;
+    let mut c = Checker { issues: Vec::new() };
+    check_prior(&mut c, "", &mut prior);
+    for issue in &mut c.issues {
+        issue.path = issue.path.trim_start_matches('.').to_owned();
+    }
+    if c.issues.is_empty() { Ok(prior) } else { Err(CaseError { issues: c.issues }) }
+}
+
 fn path_error<E: fmt::Display>(err: serde_path_to_error::Error<E>) -> CaseError {
     let path = err.path().to_string();
     let message = err.inner().to_string();

@@ -10,5 +10,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod batch;
 pub mod embedded;
 pub mod input;
+pub mod service;
 pub mod text;
 pub mod wire;

@@ -60,6 +60,30 @@ enum Command {
     Test { dirs: Vec<PathBuf> },
     /// List the facts a pack's criteria may read.
     Facts,
+    /// Run the decision service (HTTP API). With no options: embedded SQLite in `./necessity-data`.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Pack versions to install instead of the embedded ones (repeatable).
+        #[arg(long)]
+        pack: Vec<PathBuf>,
+        /// Largest request body accepted, in bytes.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        max_body_bytes: usize,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// The questions a provider's office must answer for these procedure codes, from the
     /// criteria of the pack version in force (the newest, or the one in force on `--on`).
     Questionnaire {
@@ -76,6 +100,53 @@ enum Command {
         pack: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+    },
+}
+
+/// Where the service keeps its data.
+#[derive(clap::Args, Clone)]
+struct DatabaseArgs {
+    /// `sqlite://FILE` or `postgres://USER@HOST/DB`; default: SQLite in the data folder.
+    #[arg(long, env = "NECESSITY_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Folder for the embedded SQLite database.
+    #[arg(long, default_value = "necessity-data")]
+    data_dir: PathBuf,
+}
+
+impl DatabaseArgs {
+    fn url(&self) -> Result<String> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("cannot create the data folder {}", self.data_dir.display()))?;
+                Ok(necessity_cli::service::store::default_url(&self.data_dir))
+            }
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an API key and print it (only its hash is stored: keep it).
+    Create {
+        #[arg(long, value_enum)]
+        role: necessity_cli::service::keys::Role,
+        /// The organisation the key acts for (a submitter sees only its own determinations).
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the audit chain: exit 0 when intact, 1 when a record was edited, deleted or reordered.
+    Verify {
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
 }
 
@@ -142,6 +213,46 @@ fn run(cli: Cli) -> Result<u8> {
         Command::CheckPack { dirs } => check_pack(&dirs),
         Command::Test { dirs } => test(&dirs),
         Command::Questionnaire { codes, format, on, pack, color } => questionnaire(&codes, format, on, &pack, color),
+        Command::Serve { listen, database, pack, max_body_bytes } => {
+            let library = library(&pack)?;
+            let config = necessity_cli::service::Config {
+                listen,
+                database_url: database.url()?,
+                max_body_bytes,
+                serialize_members: true,
+            };
+            init_logging();
+            runtime()?.block_on(necessity_cli::service::serve(config, library))?;
+            Ok(exit::OK)
+        }
+        Command::Keys { command: KeysCommand::Create { role, org, database } } => {
+            let url = database.url()?;
+            let key = runtime()?.block_on(async {
+                let store =
+                    necessity_cli::service::store::Store::open(&url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                necessity_cli::service::keys::create(&store, role, &org).await.map_err(|e| anyhow::anyhow!(e))
+            })?;
+            println!("{key}");
+            Ok(exit::OK)
+        }
+        Command::Audit { command: AuditCommand::Verify { database } } => {
+            let url = database.url()?;
+            let verified = runtime()?.block_on(async {
+                let store =
+                    necessity_cli::service::store::Store::open(&url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok::<_, anyhow::Error>(necessity_cli::service::audit::verify(&store).await)
+            })?;
+            match verified {
+                Ok(v) => {
+                    println!("audit trail intact: {} records, head {}", v.records, v.head);
+                    Ok(exit::OK)
+                }
+                Err(problem) => {
+                    eprintln!("audit trail broken: {problem}");
+                    Ok(exit::TESTS_FAILED)
+                }
+            }
+        }
         Command::Facts => {
             for fact in documented_facts() {
                 let args = if fact.arguments.is_empty() {
@@ -263,6 +374,21 @@ fn questionnaire(
         }
     }
     Ok(exit::OK)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`). Logs carry routes, statuses and ids only.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 fn use_color(color: Color) -> bool {
