@@ -241,7 +241,11 @@ async fn submit(
         history_snapshot,
     };
     let (reply, answer) = oneshot::channel();
-    state.jobs.send(Job::Submit(Box::new(job), reply)).await.map_err(|_| Problem::unavailable("the service is stopping"))?;
+    state
+        .jobs
+        .send(Job::Submit(Box::new(job), reply))
+        .await
+        .map_err(|_| Problem::unavailable("the service is stopping"))?;
     match answer.await.map_err(|_| Problem::unavailable("the service is stopping"))? {
         Ok(Submitted::Created { id, body }) => {
             tracing::info!(determination = %id, "determination stored");

@@ -159,7 +159,12 @@ async fn apply_all(
     batch: Vec<Job>,
     replies: &mut Vec<Reply>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = store.pool.begin().await;
+    // SQLite: take the write lock at the start, so the transaction waits for it (busy
+    // timeout) instead of failing when it first writes after reading.
+    let mut tx = match store.backend {
+        Backend::Sqlite => store.pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => store.pool.begin().await,
+    };
     let mut failed = None;
     if let Ok(tx) = tx.as_mut()
         && store.backend == Backend::Postgres
