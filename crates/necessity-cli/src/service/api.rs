@@ -2,11 +2,11 @@
 //! committer; reads go to the database directly. Logs carry the route, the status, the
 //! latency and ids — never a path with a member id in it, never clinical content.
 
-use super::committer::{self, Import, Job, JobError, Review, Submit, Submitted};
+use super::committer::{self, Import, Job, JobError, Prepared, Review, Submit, Submitted};
 use super::keys::{self, Caller, Role};
 use super::problem::{FieldError, Problem};
 use super::store::Store;
-use super::{Config, Shared, combined_history};
+use super::{Config, Shared};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -227,18 +227,17 @@ async fn submit(
         }
         None => None,
     };
-    let history_snapshot = if state.shared.serialize_members {
-        None
-    } else {
-        Some(committer::stored_history(&state.store.pool, &member_id).await.map_err(|e| unavailable(&e))?)
-    };
+    // Evaluated here, in parallel with other requests; the committer checks the history.
+    let stored = committer::stored_history(&state.store.pool, &member_id).await.map_err(|e| unavailable(&e))?;
+    let prepared = Prepared::new(&state.shared, &case, &stored);
     let job = Submit {
         org: caller.org.clone(),
         member_id,
         case,
+        request_json: text,
         body_hash: super::audit::hex(&Sha256::digest(&bytes)),
         idempotency_key,
-        history_snapshot,
+        prepared,
     };
     let (reply, answer) = oneshot::channel();
     state
@@ -284,8 +283,7 @@ async fn evaluate(
         Some(member) => committer::stored_history(&state.store.pool, member).await.map_err(|e| unavailable(&e))?,
         None => Vec::new(),
     };
-    let history = combined_history(stored, case.reported_history());
-    let rendered = state.shared.render(&case, &history);
+    let (_, rendered) = state.shared.render_with_stored(&case, &stored);
     Ok(json_response(StatusCode::OK, rendered.json))
 }
 

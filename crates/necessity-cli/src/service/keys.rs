@@ -52,7 +52,7 @@ pub async fn create(store: &Store, role: Role, org: &str) -> Result<String, Stri
         .bind(digest(&key))
         .bind(role.as_str())
         .bind(org)
-        .bind(jiff::Timestamp::now().to_string())
+        .bind(super::now_text())
         .execute(&store.pool)
         .await
         .map_err(|e| format!("cannot store the key: {e}"))?;

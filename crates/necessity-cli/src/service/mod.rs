@@ -15,6 +15,7 @@ mod problem;
 pub mod store;
 
 use crate::wire;
+use committer::StoredEntry;
 use necessity_case::{Case, PriorProcedure};
 use necessity_engine::{Decision, Library};
 use std::net::SocketAddr;
@@ -27,9 +28,10 @@ pub struct Config {
     pub database_url: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// Read each member's history inside the committer's transaction (the default). Off, the
-    /// history is read when the request arrives, and concurrent requests for one member can
-    /// all pass a limit: only for the test that proves the serialization is needed.
+    /// Check each evaluation against the member's history as read inside the committer's
+    /// transaction (the default). Off, the evaluation made on the history read when the
+    /// request arrived stands, and concurrent requests for one member can all pass a limit:
+    /// only for the test that proves the serialization is needed.
     pub serialize_members: bool,
 }
 
@@ -58,6 +60,17 @@ impl Shared {
     pub fn new(library: Library, serialize_members: bool) -> Self {
         let fragments = library.packs().iter().map(wire::Fragments::new).collect();
         Self { library, fragments, serialize_members }
+    }
+
+    /// Evaluates a request against the member's stored history and what the request reports;
+    /// returns that history and the determination.
+    #[must_use]
+    pub fn render_with_stored(&self, case: &Case, stored: &[StoredEntry]) -> (Vec<PriorProcedure>, Rendered) {
+        // Entries are written by the committer from parsed procedures, so they parse.
+        let parsed = stored.iter().filter_map(|e| serde_json::from_str(&e.entry_json).ok()).collect();
+        let history = combined_history(parsed, case.reported_history());
+        let rendered = self.render(case, &history);
+        (history, rendered)
     }
 
     /// Evaluates a request against the member's history and renders the determination JSON.
@@ -138,6 +151,13 @@ pub fn authorized_entry(case: &Case, line: usize) -> Option<PriorProcedure> {
     }
     entry.insert("date".to_owned(), serde_json::Value::String(case.service_date.to_string()));
     serde_json::from_value(serde_json::Value::Object(entry)).ok()
+}
+
+/// The time now as stored: RFC 3339 in UTC with microseconds, always the same length, so
+/// that text order is time order.
+#[must_use]
+pub fn now_text() -> String {
+    jiff::fmt::temporal::DateTimePrinter::new().precision(Some(6)).timestamp_to_string(&jiff::Timestamp::now())
 }
 
 /// A new identifier: a prefix, the time, and randomness (sortable by creation).
