@@ -294,6 +294,12 @@ async fn sixteen_at_once(backend: Backend, serialize_members: bool) -> usize {
     let (status, _, _) =
         s.send(reqwest::Method::POST, "/v1/members/M-3001/history", Some(&s.admin), Some(history.join("\n"))).await;
     assert_eq!(status, StatusCode::OK);
+    // Sixteen open connections first, so that the sixteen requests arrive together rather
+    // than one connection set-up after another.
+    let warm: Vec<_> = (0..16).map(|_| tokio::spawn(s.client.get(format!("{}/v1/health", s.base)).send())).collect();
+    for w in warm {
+        assert_eq!(w.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
     let mut tasks = Vec::new();
     for i in 0..16 {
         let mut r = request.clone();
@@ -322,8 +328,17 @@ async fn limits_hold_under_concurrency(backend: Backend) {
 
 on_both!(without_member_serialization_the_limit_test_fails);
 async fn without_member_serialization_the_limit_test_fails(backend: Backend) {
-    // The same sixteen requests, each judged on the history as it was when it arrived.
-    assert!(sixteen_at_once(backend, false).await > 1);
+    // The same sixteen requests, each judged on the history as it was when it arrived. Whether
+    // two of them overlap is a race the server wins now and then (all fifteen others arrive
+    // after the first commit), so up to five fresh servers are tried: one overlap is enough.
+    let mut most = 0;
+    for _ in 0..5 {
+        most = most.max(sixteen_at_once(backend, false).await);
+        if most > 1 {
+            break;
+        }
+    }
+    assert!(most > 1, "without serialization, at most {most} of sixteen met the limit");
 }
 
 on_both!(reviews_are_the_only_denials);
