@@ -24,6 +24,7 @@ use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
+use tower_http::catch_panic::CatchPanicLayer;
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -55,6 +56,10 @@ pub fn router(config: &Config, library: Library, store: Store) -> Router {
         .fallback(|| async { Problem::not_found("no such endpoint; see /openapi.json") })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn(log_request))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            Problem::internal().into_response()
+        }))
         .with_state(state)
 }
 

@@ -52,6 +52,16 @@ impl Problem {
     }
 
     /// A body the server would not read (too large: 413).
+    /// A bug: a handler panicked. The panic's message is not sent (nor logged: it could hold
+    /// request content).
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+            "the server failed on this request; a submission retried with the same Idempotency-Key is safe",
+        )
+    }
+
     pub fn body(status: StatusCode, detail: impl Into<String>) -> Self {
         let title = if status == StatusCode::PAYLOAD_TOO_LARGE { "Content Too Large" } else { "Bad Request" };
         Self::new(status, title, detail)
