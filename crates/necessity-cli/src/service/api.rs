@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
@@ -144,6 +145,11 @@ fn case_problem(e: CaseError) -> Problem {
     Problem::invalid("the request is not valid", errors)
 }
 
+/// The rows of a read that selects by one value.
+async fn rows_where(state: &AppState, sql: &'static str, value: &str) -> Result<Vec<AnyRow>, Problem> {
+    sqlx::query(sql).bind(value.to_owned()).fetch_all(&state.store.pool).await.map_err(|e| unavailable(&e))
+}
+
 fn unavailable(e: &sqlx::Error) -> Problem {
     tracing::error!(error = %e, "database read failed");
     Problem::unavailable("the database is not answering; retry")
@@ -253,17 +259,10 @@ async fn submit(
     match answer.await.map_err(|_| Problem::unavailable("the service is stopping"))? {
         Ok(Submitted::Created { id, body }) => {
             tracing::info!(determination = %id, "determination stored");
-            let mut response = json_response(StatusCode::CREATED, body);
-            if let Ok(location) = HeaderValue::from_str(&format!("/v1/determinations/{id}")) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            Ok(response)
+            Ok(created(&id, body))
         }
         Ok(Submitted::Replayed { id, body }) => {
-            let mut response = json_response(StatusCode::CREATED, body);
-            if let Ok(location) = HeaderValue::from_str(&format!("/v1/determinations/{id}")) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
+            let mut response = created(&id, body);
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(response)
         }
@@ -274,6 +273,15 @@ async fn submit(
         Err(JobError::NotFound) => Err(Problem::not_found("not found")),
         Err(JobError::Unavailable(why)) => Err(Problem::unavailable(why)),
     }
+}
+
+/// 201 with the determination's address.
+fn created(id: &str, body: String) -> Response {
+    let mut response = json_response(StatusCode::CREATED, body);
+    if let Ok(location) = HeaderValue::from_str(&format!("/v1/determinations/{id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 async fn evaluate(
@@ -308,25 +316,25 @@ async fn determination(
     if org_filter(&caller).is_some_and(|o| o != org) {
         return Err(Problem::not_found("no such determination"));
     }
-    let reviews = sqlx::query(
+    let reviews = rows_where(
+        &state,
         "SELECT id, reviewer_name, reviewer_npi, reviewer_role, decision, reason, created_at FROM reviews
          WHERE determination_id = $1 ORDER BY created_at, id",
+        &id,
     )
-    .bind(&id)
-    .fetch_all(&state.store.pool)
-    .await
-    .map_err(|e| unavailable(&e))?;
+    .await?;
     let reviews: Vec<Value> = reviews
         .iter()
         .map(|r| {
             let s = |c: &str| r.try_get::<String, _>(c).unwrap_or_default();
-            json!({
-                "id": s("id"),
-                "reviewer": { "name": s("reviewer_name"), "npi": s("reviewer_npi"), "role": s("reviewer_role") },
-                "decision": s("decision"),
-                "reason": s("reason"),
-                "created_at": s("created_at"),
-            })
+            committer::review_json(
+                &s("id"),
+                &id,
+                [&s("reviewer_name"), &s("reviewer_npi"), &s("reviewer_role")],
+                &s("decision"),
+                &s("reason"),
+                &s("created_at"),
+            )
         })
         .collect();
     let s = |c: &str| row.try_get::<String, _>(c).unwrap_or_default();
@@ -348,14 +356,13 @@ async fn member_determinations(
     Path(member_id): Path<String>,
 ) -> Result<Response, Problem> {
     let caller = caller(&state, &headers).await?;
-    let rows = sqlx::query(
+    let rows = rows_where(
+        &state,
         "SELECT id, org, request_id, service_date, decision, created_at FROM determinations
          WHERE member_id = $1 ORDER BY created_at, id",
+        &member_id,
     )
-    .bind(&member_id)
-    .fetch_all(&state.store.pool)
-    .await
-    .map_err(|e| unavailable(&e))?;
+    .await?;
     let list: Vec<Value> = rows
         .iter()
         .filter(|r| org_filter(&caller).is_none_or(|o| r.try_get::<String, _>("org").is_ok_and(|x| x == o)))
@@ -380,13 +387,7 @@ async fn member_history(
 ) -> Result<Response, Problem> {
     let caller = caller(&state, &headers).await?;
     require(&caller, &[Role::Reviewer, Role::Administrator])?;
-    let rows = sqlx::query(
-        "SELECT id, source, determination_id, entry_json, created_at FROM history WHERE member_id = $1 ORDER BY created_at, id",
-    )
-    .bind(&member_id)
-    .fetch_all(&state.store.pool)
-    .await
-    .map_err(|e| unavailable(&e))?;
+    let rows = rows_where(&state, "SELECT id, source, determination_id, entry_json, created_at FROM history WHERE member_id = $1 ORDER BY created_at, id", &member_id).await?;
     let list: Vec<Value> = rows
         .iter()
         .map(|r| {

@@ -725,14 +725,34 @@ async fn review(
         }
     }
     rows.insert(tx).await?;
-    Ok(Ok(serde_json::json!({
+    Ok(Ok(review_json(
+        &id,
+        &job.determination_id,
+        [&job.reviewer_name, &job.reviewer_npi, &job.reviewer_role],
+        &job.decision,
+        &job.reason,
+        &created_at,
+    )))
+}
+
+/// A review as the API shows it; `reviewer` is name, NPI and role.
+#[must_use]
+pub fn review_json(
+    id: &str,
+    determination_id: &str,
+    [name, npi, role]: [&str; 3],
+    decision: &str,
+    reason: &str,
+    created_at: &str,
+) -> Json {
+    serde_json::json!({
         "id": id,
-        "determination_id": job.determination_id,
-        "reviewer": { "name": job.reviewer_name, "npi": job.reviewer_npi, "role": job.reviewer_role },
-        "decision": job.decision,
-        "reason": job.reason,
+        "determination_id": determination_id,
+        "reviewer": { "name": name, "npi": npi, "role": role },
+        "decision": decision,
+        "reason": reason,
         "created_at": created_at,
-    })))
+    })
 }
 
 async fn import(tx: &mut Transaction<'static, Any>, job: Import) -> Result<usize, sqlx::Error> {
