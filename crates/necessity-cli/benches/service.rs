@@ -14,9 +14,38 @@ use necessity_engine::{Library, Pack};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 const CLIENTS: usize = 32;
+
+/// Commits and the jobs they carried, counted from the committer's `batch committed` events.
+static COMMITS: AtomicU64 = AtomicU64::new(0);
+static COMMITTED_JOBS: AtomicU64 = AtomicU64::new(0);
+
+struct CountCommits;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountCommits {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Jobs(u64);
+        impl tracing::field::Visit for Jobs {
+            fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                if field.name() == "jobs" {
+                    self.0 = value;
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        if event.metadata().target().ends_with("committer") && *event.metadata().level() == tracing::Level::DEBUG {
+            let mut jobs = Jobs(0);
+            event.record(&mut jobs);
+            COMMITS.fetch_add(1, Ordering::Relaxed);
+            COMMITTED_JOBS.fetch_add(jobs.0, Ordering::Relaxed);
+        }
+    }
+}
 
 /// `NECESSITY_BENCH_ONLY=what-if|sqlite|postgres` runs one part (for profiling).
 fn runs(part: &str) -> bool {
@@ -54,6 +83,8 @@ struct Outcome {
     errors: usize,
     /// CPU time of this process (server and clients) over the run, per wall second.
     cpu_percent: f64,
+    commits_per_second: f64,
+    jobs_per_commit: f64,
 }
 
 /// User and system CPU seconds of this process so far.
@@ -90,6 +121,7 @@ async fn load(url: &str, path: &'static str) -> Outcome {
     let deadline = Instant::now() + Duration::from_secs(seconds());
     let started = Instant::now();
     let cpu_at_start = cpu_seconds();
+    let (commits_at_start, jobs_at_start) = (COMMITS.load(Ordering::Relaxed), COMMITTED_JOBS.load(Ordering::Relaxed));
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
         let (client, base, key, example) = (client.clone(), base.clone(), key.clone(), example.clone());
@@ -124,10 +156,20 @@ async fn load(url: &str, path: &'static str) -> Outcome {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_percent = 100.0 * (cpu_seconds() - cpu_at_start) / elapsed;
+    let commits = (COMMITS.load(Ordering::Relaxed) - commits_at_start) as f64;
+    let jobs = (COMMITTED_JOBS.load(Ordering::Relaxed) - jobs_at_start) as f64;
     latencies.sort();
     let at =
         |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-    Outcome { per_second: latencies.len() as f64 / elapsed, p50_ms: at(0.50), p99_ms: at(0.99), errors, cpu_percent }
+    Outcome {
+        per_second: latencies.len() as f64 / elapsed,
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+        errors,
+        cpu_percent,
+        commits_per_second: commits / elapsed,
+        jobs_per_commit: if commits > 0.0 { jobs / commits } else { 0.0 },
+    }
 }
 
 fn report(name: &str, what: &str, o: &Outcome, requirement: &str, met: Option<bool>) {
@@ -140,6 +182,12 @@ fn report(name: &str, what: &str, o: &Outcome, requirement: &str, met: Option<bo
         "{name:<11} {:>7.0} {what}/s  p50 {:>5.1} ms  p99 {:>5.1} ms  errors {}  CPU {:>3.0}%  {requirement}{verdict}",
         o.per_second, o.p50_ms, o.p99_ms, o.errors, o.cpu_percent
     );
+    if o.commits_per_second > 0.0 {
+        println!(
+            "{:<11} {:>7.0} commits/s, {:.1} determinations per commit (group commit)",
+            "", o.commits_per_second, o.jobs_per_commit
+        );
+    }
 }
 
 fn main() {
@@ -147,6 +195,13 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("necessity_cli::service::committer", tracing::Level::DEBUG),
+        )
+        .with(CountCommits)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let dir = std::env::temp_dir().join(format!("necessity-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
